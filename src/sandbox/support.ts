@@ -1,0 +1,6 @@
+// Support modules for `cordon run` that need no native code: environment policy, cgroup v2
+// resource limits, the soft-delete trash. The sandbox core (src/sandbox/index.ts) imports these.
+export {
+  applyEnvPolicy, globMatch, secretNamePattern, secretValueRule, SECRET_NAME_PATTERNS,
+} from './env-policy.js';
+export type { EnvPolicyInput, EnvPolicyResult, EnvRemoval, EnvRemovalReason } from './env-policy.js';
