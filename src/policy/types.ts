@@ -138,4 +138,6 @@ export interface Decision {
   redirect?: Redirect;
   /** For approve: how long to wait for a human before denying, in milliseconds. */
   timeoutMs?: number;
+  /** For deny of a syscall: the errno to return; 0 means report success without acting (absorb). */
+  errno?: number;
 }

@@ -1,0 +1,134 @@
+// Glob patterns compiled to anchored regular expressions (linear-time: the generated regexes
+// have no nested quantifiers). Syntax, as agentsh's: `*` any run within one segment, `**` as a
+// whole segment any depth (also zero segments, so `/a/**` matches `/a` itself), `?` one
+// character within a segment, `[a-z]` / `[!a-z]` a character class, `{a,b}` alternatives,
+// `\x` a literal x. A class or `?` never matches the separator.
+
+export class GlobError extends Error {}
+
+const MAX_ALTERNATIVES = 256;
+
+/** Expands `{a,b}` alternatives (nested allowed) into plain patterns. */
+export function expandBraces(pattern: string): string[] {
+  const open = findUnescaped(pattern, '{', 0);
+  if (open < 0) return [pattern];
+  let depth = 0;
+  const commas: number[] = [];
+  let close = -1;
+  for (let i = open; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') { i++; continue; }
+    if (c === '{') depth++;
+    else if (c === '}') {
+      depth--;
+      if (depth === 0) { close = i; break; }
+    } else if (c === ',' && depth === 1) commas.push(i);
+  }
+  if (close < 0) throw new GlobError(`unbalanced "{" in pattern "${pattern}"`);
+  const head = pattern.slice(0, open);
+  const tail = pattern.slice(close + 1);
+  const cuts = [open, ...commas, close];
+  const out: string[] = [];
+  for (let k = 0; k < cuts.length - 1; k++) {
+    const alt = pattern.slice(cuts[k]! + 1, cuts[k + 1]);
+    for (const e of expandBraces(head + alt + tail)) {
+      out.push(e);
+      if (out.length > MAX_ALTERNATIVES) throw new GlobError(`pattern "${pattern}" expands to more than ${MAX_ALTERNATIVES} alternatives`);
+    }
+  }
+  return out;
+}
+
+function findUnescaped(s: string, ch: string, from: number): number {
+  for (let i = from; i < s.length; i++) {
+    if (s[i] === '\\') { i++; continue; }
+    if (s[i] === ch) return i;
+  }
+  return -1;
+}
+
+const RE_SPECIAL = /[.*+?^${}()|[\]\\/]/;
+function esc(c: string): string {
+  return RE_SPECIAL.test(c) ? `\\${c}` : c;
+}
+
+/**
+ * Regex source for one brace-free pattern. `sep` is the segment separator ('/' for paths,
+ * '.' for domain labels, '' for plain names where `*` matches anything).
+ */
+export function globToRegexSource(p: string, sep: '/' | '.' | ''): string {
+  const notSep = sep === '' ? '[\\s\\S]' : `[^${esc(sep)}]`;
+  let out = '';
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i]!;
+    if (c === '\\') {
+      if (i + 1 >= p.length) throw new GlobError(`pattern "${p}" ends with a lone backslash`);
+      out += esc(p[++i]!);
+    } else if (c === '*') {
+      if (p[i + 1] === '*' && sep !== '') {
+        const atStart = i === 0 || p[i - 1] === sep;
+        const j = i + 2;
+        const atEnd = j === p.length || p[j] === sep;
+        if (atStart && atEnd) {
+          if (i === 0 && j === p.length) out += '[\\s\\S]*';
+          else if (i === 0) { out += `(?:[\\s\\S]*${esc(sep)})?`; i = j; }          // `**/x`
+          else if (j === p.length) { out = out.slice(0, -esc(sep).length) + `(?:${esc(sep)}[\\s\\S]*)?`; } // `x/**`
+          else { out = out.slice(0, -esc(sep).length) + `(?:${esc(sep)}[\\s\\S]*)?${esc(sep)}`; i = j; } // `x/**/y`
+          i = Math.max(i, j - 1);
+          continue;
+        }
+        while (p[i + 1] === '*') i++;
+      }
+      out += `${notSep}*`;
+    } else if (c === '?') {
+      out += notSep;
+    } else if (c === '[') {
+      const end = p.indexOf(']', i + 2);
+      if (end < 0) throw new GlobError(`unbalanced "[" in pattern "${p}"`);
+      let body = p.slice(i + 1, end);
+      let neg = false;
+      if (body[0] === '!' || body[0] === '^') { neg = true; body = body.slice(1); }
+      const cls = body.replace(/[\\\]^]/g, '\\$&');
+      out += neg ? `(?!${esc(sep || '\u0000')})[^${cls}]` : `(?!${esc(sep || '\u0000')})[${cls}]`;
+      i = end;
+    } else {
+      out += esc(c);
+    }
+  }
+  return out;
+}
+
+export interface CompiledGlob {
+  source: string;
+  /** The literal directory every match lies in or equals ('' when the pattern starts with a wildcard). */
+  prefix: string;
+  /** True when the pattern has no wildcard at all (exact comparison suffices). */
+  literal: boolean;
+  /** The unescaped literal, when `literal`. */
+  text: string;
+  test: (s: string) => boolean;
+}
+
+/** Compiles one brace-free pattern. */
+export function compileGlob(p: string, sep: '/' | '.' | ''): CompiledGlob {
+  const source = globToRegexSource(p, sep);
+  let firstMeta = -1;
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i];
+    if (c === '*' || c === '?' || c === '[' || c === '\\') { firstMeta = i; break; }
+  }
+  if (firstMeta < 0) {
+    return { source, prefix: p, literal: true, text: p, test: (s) => s === p };
+  }
+  const re = new RegExp(`^${source}$`);
+  const cut = sep === '/' ? p.lastIndexOf('/', firstMeta) : -1;
+  const prefix = cut < 0 ? '' : cut === 0 ? '/' : p.slice(0, cut);
+  return { source, prefix, literal: false, text: p, test: (s) => re.test(s) };
+}
+
+/** Compiles a pattern with alternatives into one matcher (for lists that are scanned, not indexed). */
+export function compileGlobAny(pattern: string, sep: '/' | '.' | ''): (s: string) => boolean {
+  const parts = expandBraces(pattern).map((p) => globToRegexSource(p, sep));
+  const re = new RegExp(`^(?:${parts.join('|')})$`);
+  return (s) => re.test(s);
+}
