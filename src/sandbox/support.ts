@@ -4,3 +4,9 @@ export {
   applyEnvPolicy, globMatch, secretNamePattern, secretValueRule, SECRET_NAME_PATTERNS,
 } from './env-policy.js';
 export type { EnvPolicyInput, EnvPolicyResult, EnvRemoval, EnvRemovalReason } from './env-policy.js';
+export { createSessionCgroup, SessionCgroup, CgroupError } from './cgroup.js';
+export type {
+  ResourceLimitsInput, SessionCgroupOptions, AppliedLimit, CgroupStats, KillReason,
+} from './cgroup.js';
+export { resolveLayout, parseCgroupMounts, parseProcCgroup } from './cgroup-hierarchy.js';
+export type { CgroupLayout, CgroupMountEntry } from './cgroup-hierarchy.js';
