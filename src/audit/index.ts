@@ -1,0 +1,22 @@
+// Public surface of the audit part: the event model, the durable fail-closed chain writer,
+// verification, and the sinks built on committed entries.
+import { AuditWriter } from './writer.js';
+import type { AuditSink, OpenAuditLogOptions } from './types.js';
+
+export type {
+  AuditEventInput, AuditEventKind, AuditProcess, AuditSink, AuditKeySpec, OpenAuditLogOptions, AuditEntry, AuditForwarder,
+  EntryType, HashAlgorithm,
+} from './types.js';
+export { EVENT_KINDS } from './types.js';
+export { AuditError, type AuditErrorCode } from './errors.js';
+export { AuditWriter, rotatedName } from './writer.js';
+export { stateDir, defaultKeyFile, keyArchiveDir, keyFingerprint, readKeyFile } from './key.js';
+
+/**
+ * Opens (creating or resuming) an audit chain. Resolves once the genesis or resume entry is on
+ * disk. Rejects if the key is unusable, another writer holds the file, or the existing file
+ * does not verify with this key (a writer never extends a chain it cannot verify).
+ */
+export function openAuditLog(opts: OpenAuditLogOptions): Promise<AuditSink & AuditWriter> {
+  return AuditWriter.open(opts);
+}

@@ -1,0 +1,333 @@
+// The chain writer: assigns sequence numbers, links and MACs entries synchronously (so the order
+// of `append` calls is the order in the chain), then commits them in batches: one write and one
+// fdatasync for every entry queued meanwhile (group commit). `append` resolves after that
+// fdatasync; any failure rejects the batch and every later append (fail closed: the writer does
+// not know what reached the disk, so nothing more is acknowledged until it is reopened, which
+// re-verifies the file and records a resume entry).
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, statSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { basename, dirname } from 'node:path';
+import { hostname } from 'node:os';
+import { loadPrivateKey, type PrivateKeyInfo } from '../trust/index.js';
+import { ChainChecker, type ChainState } from './chain-check.js';
+import { signCheckpoint, type CheckpointStatement } from './checkpoint.js';
+import { AuditError } from './errors.js';
+import { checkEvent } from './event.js';
+import { DigestRun, encodeBody, lineOf, Macer, zeroMac, zeroSeed, FORMAT_VERSION, type EntryBody } from './format.js';
+import { resolveWriterKey, type LoadedKey } from './key.js';
+import { acquireLock } from './lock.js';
+import { MAX_LINE_BYTES, scanLines } from './scan.js';
+import type { AuditEntry, AuditEventInput, AuditForwarder, AuditKeySpec, AuditSink, EntryType, HashAlgorithm, OpenAuditLogOptions } from './types.js';
+
+const ROTATE = Symbol('rotate');
+type Item = string | typeof ROTATE;
+interface Waiter { resolve(): void; reject(e: Error): void }
+
+/** Name a rotated-away file gets: `<file>.<index, 6 digits>`, oldest has the smallest index. */
+export function rotatedName(file: string, index: number): string {
+  return `${file}.${String(index).padStart(6, '0')}`;
+}
+
+export class AuditWriter implements AuditSink {
+  private queue: Item[] = [];
+  private queuedEntries: AuditEntry[] = [];
+  private waiters: Waiter[] = [];
+  private draining: Promise<void> | null = null;
+  private broken: Error | null = null;
+  private closing = false;
+  private timer: NodeJS.Timeout | null = null;
+  private bytesInFile: number;
+  private macer: Macer;
+  private lastT = 0;
+  private lastIso = '';
+
+  private constructor(
+    readonly path: string,
+    private fh: FileHandle,
+    private key: LoadedKey,
+    private st: ChainState,
+    private readonly release: () => void,
+    private readonly opts: OpenAuditLogOptions,
+    private readonly signer: PrivateKeyInfo | null,
+    size: number,
+  ) {
+    this.macer = new Macer(st.alg, key.key);
+    this.bytesInFile = size;
+    const every = opts.checkpoint?.everyMs ?? 10_000;
+    if (signer && every > 0) {
+      this.timer = setInterval(() => { if (this.st.sinceCheckpoint > 0 && !this.broken && !this.closing) { this.checkpoint(); this.kick(); } }, every);
+      this.timer.unref();
+    }
+  }
+
+  get chain(): string { return this.st.chain; }
+  get keyFingerprint(): string { return this.key.fingerprint; }
+  /** Sequence number the next entry will get. */
+  get nextSeq(): number { return this.st.nextSeq; }
+
+  static async open(opts: OpenAuditLogOptions): Promise<AuditWriter> {
+    const file = opts.file;
+    const key = resolveWriterKey(opts.key);
+    const signer = opts.checkpoint ? loadPrivateKey(opts.checkpoint.signingKeyFile, { strict: true }) : null;
+    mkdirSync(dirname(file), { recursive: true });
+    const release = acquireLock(file);
+    try {
+      const pre = existsSync(file) ? statSync(file).size : 0;
+      let resume: { st: ChainState; closed: boolean; discarded: { bytes: number; sha256: string } | null } | null = null;
+      let discardedOrphan: { bytes: number; sha256: string } | null = null;
+      if (pre > 0) {
+        const r = inspect(file, key);
+        if (r.st) resume = { st: r.st, closed: r.closed, discarded: r.discarded };
+        else discardedOrphan = r.discarded;
+      }
+      const fh = await open(file, 'a', 0o600);
+      const w = new AuditWriter(file, fh, key, resume?.st ?? newChainState(opts.algorithm ?? 'sha256', key), release, opts, signer, statSync(file).size);
+      if (!resume) {
+        w.push('genesis', { alg: `hmac-${w.st.alg}`, chain: w.st.chain, key: key.fingerprint, writer: { pid: process.pid, host: hostname() }, ...(discardedOrphan ? { discarded: discardedOrphan } : {}) });
+      } else if (resume.st.rotatingTo) {
+        if (resume.st.rotatingTo.key !== key.fingerprint) throw new AuditError('chain', `${file} ends with a key rotation to key ${resume.st.rotatingTo.key}; open it with that key`);
+        w.startChainAfterRotation(resume.st.rotatingTo.chain);
+      } else {
+        w.push('resume', { reason: resume.closed ? 'restart' : 'crash', writer: { pid: process.pid, host: hostname() }, ...(resume.discarded ? { discarded: resume.discarded } : {}) });
+      }
+      await w.flush();
+      return w;
+    } catch (e) {
+      release();
+      throw e;
+    }
+  }
+
+  append(e: AuditEventInput): Promise<void> {
+    if (this.broken) return Promise.reject(this.broken);
+    if (this.closing) return Promise.reject(new AuditError('closed', `audit log ${this.path} is closed; the operation cannot be recorded`));
+    try {
+      this.push('event', checkEvent(e));
+    } catch (err) {
+      return Promise.reject(err instanceof AuditError ? err : new AuditError('invalid-event', `audit event rejected: ${(err as Error).message}`, { cause: err }));
+    }
+    const n = this.opts.checkpoint?.everyN ?? 1000;
+    if (this.signer && n > 0 && this.st.sinceCheckpoint >= n) this.checkpoint();
+    return this.wait();
+  }
+
+  flush(): Promise<void> {
+    if (this.broken) return Promise.reject(this.broken);
+    if (this.queue.length === 0 && !this.draining) return Promise.resolve();
+    return this.wait();
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    if (this.broken) { await this.shutdown(); throw this.broken; }
+    if (this.signer && this.st.sinceCheckpoint > 0) this.checkpoint();
+    this.push('close', {});
+    this.closing = true;
+    try {
+      await this.wait();
+    } finally {
+      await this.shutdown();
+    }
+  }
+
+  /**
+   * Key rotation: a `rotate` entry (MAC'd with the old key) announces the new key's fingerprint
+   * and chain id, then the new chain's genesis (new key) links back to it. Verify needs both keys.
+   */
+  async rotateKey(spec: AuditKeySpec): Promise<void> {
+    if (this.broken) throw this.broken;
+    const next = resolveWriterKey(spec);
+    if (next.fingerprint === this.key.fingerprint) throw new AuditError('key', 'the new audit key is the same as the current one');
+    const nextChain = randomBytes(16).toString('hex');
+    if (this.signer && this.st.sinceCheckpoint > 0) this.checkpoint();
+    this.push('rotate', { nextChain, nextKey: next.fingerprint });
+    this.key = next;
+    this.macer = new Macer(this.st.alg, next.key);
+    this.startChainAfterRotation(nextChain);
+    await this.wait();
+  }
+
+  private startChainAfterRotation(nextChain: string): void {
+    const from = { chain: this.st.chain, seq: this.st.nextSeq - 1, mac: this.st.lastMac };
+    this.st = { ...newChainState(this.st.alg, this.key), chain: nextChain, fileIndex: this.st.fileIndex };
+    this.push('genesis', { alg: `hmac-${this.st.alg}`, chain: nextChain, from, key: this.key.fingerprint, writer: { pid: process.pid, host: hostname() } });
+  }
+
+  private checkpoint(): void {
+    const s = this.signer!;
+    const t = this.now();
+    const cp: CheckpointStatement = { alg: this.st.alg, chain: this.st.chain, d: this.st.run.finish(), head: this.st.lastMac, seq: this.st.nextSeq - 1, t };
+    this.st.run = new DigestRun(this.st.alg, Buffer.from(cp.d, 'hex'));
+    this.push('checkpoint', { cp, keyId: s.keyId, sig: signCheckpoint(s.key, cp) }, t);
+    this.st.sinceCheckpoint = 0;
+  }
+
+  private now(): string {
+    const ms = Date.now();
+    if (ms !== this.lastT) { this.lastT = ms; this.lastIso = new Date(ms).toISOString(); }
+    return this.lastIso;
+  }
+
+  /** Builds, links and queues one entry. Throws (before changing any state) on invalid data. */
+  private push(k: EntryType, x: Record<string, unknown>, t = this.now()): void {
+    const body: EntryBody = { k, prev: this.st.lastMac, seq: this.st.nextSeq, t, v: FORMAT_VERSION, x };
+    const p = encodeBody(body);
+    if (p.length > MAX_LINE_BYTES / 4 && Buffer.byteLength(p) > MAX_LINE_BYTES - 300) {
+      throw new AuditError('invalid-event', `audit event rejected: it is ${Buffer.byteLength(p)} bytes as JSON; entries are limited to ${MAX_LINE_BYTES - 300} (move bulk data out of 'fields')`);
+    }
+    const rot = this.opts.rotateBytes;
+    if (rot && k !== 'segment' && this.bytesInFile > 0 && this.bytesInFile + p.length + 200 > rot) this.segment();
+    const h = this.macer.h(p);
+    const mac = this.macer.mac(h);
+    const line = lineOf(p, mac);
+    this.queue.push(line);
+    this.bytesInFile += line.length;
+    if (this.opts.forwarders?.length) this.queuedEntries.push({ ...body, mac });
+    this.st.run.add(h);
+    if (k !== 'checkpoint') this.st.sinceCheckpoint++;
+    this.st.nextSeq++;
+    this.st.lastMac = mac;
+    this.st.lastKind = k;
+  }
+
+  /** Ends the current file and continues the chain in a new one (size-based rotation). */
+  private segment(): void {
+    const d = this.st.run.finish();
+    this.st.run = new DigestRun(this.st.alg, Buffer.from(d, 'hex'));
+    const from = rotatedName(this.path, this.st.fileIndex);
+    this.st.fileIndex++;
+    this.queue.push(ROTATE);
+    this.bytesInFile = 0;
+    this.push('segment', { alg: this.st.alg, chain: this.st.chain, d, file: this.st.fileIndex, key: this.key.fingerprint, prevFile: basename(from) });
+  }
+
+  private wait(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.draining) return;
+    this.draining = new Promise<void>((r) => setImmediate(r)).then(() => this.drain()).finally(() => {
+      this.draining = null;
+      if (this.queue.length > 0 && !this.broken) this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0 || this.waiters.length > 0) {
+      const items = this.queue;
+      const waiters = this.waiters;
+      const entries = this.queuedEntries;
+      this.queue = [];
+      this.waiters = [];
+      this.queuedEntries = [];
+      try {
+        await this.commit(items);
+      } catch (e) {
+        const err = e instanceof AuditError ? e : new AuditError('write-failed', `audit write to ${this.path} failed: ${(e as Error).message}; operations are denied until the audit trail is writable again`, { cause: e });
+        this.broken = err;
+        for (const w of waiters) w.reject(err);
+        for (const w of this.waiters) w.reject(err);
+        this.waiters = [];
+        this.queue = [];
+        return;
+      }
+      for (const w of waiters) w.resolve();
+      if (entries.length) for (const f of this.opts.forwarders ?? []) forward(f, entries, this.st.chain);
+    }
+  }
+
+  private async commit(items: Item[]): Promise<void> {
+    let text = '';
+    for (const it of items) {
+      if (it === ROTATE) {
+        await this.writeAll(text);
+        text = '';
+        await this.fh.datasync();
+        await this.fh.close();
+        const rotated = rotatedName(this.path, this.st.fileIndex - 1);
+        renameSync(this.path, rotated);
+        this.fh = await open(this.path, 'ax', 0o600);
+        syncDir(dirname(this.path));
+      } else {
+        text += it;
+      }
+    }
+    await this.writeAll(text);
+    await this.fh.datasync();
+  }
+
+  private async writeAll(text: string): Promise<void> {
+    if (text.length === 0) return;
+    const buf = Buffer.from(text, 'utf8');
+    let off = 0;
+    while (off < buf.length) {
+      const { bytesWritten } = await this.fh.write(buf, off, buf.length - off, null);
+      if (bytesWritten <= 0) throw new Error('write wrote nothing');
+      off += bytesWritten;
+    }
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closing = true;
+    if (this.timer) clearInterval(this.timer);
+    try { await this.fh.close(); } catch { /* already closed */ }
+    this.release();
+    for (const f of this.opts.forwarders ?? []) await f.close().catch(() => undefined);
+  }
+}
+
+function forward(f: AuditForwarder, entries: AuditEntry[], chain: string): void {
+  try {
+    const r = f.write(entries, chain);
+    if (r && typeof (r as Promise<void>).catch === 'function') (r as Promise<void>).catch((e) => process.stderr.write(`cordon audit: forwarder failed: ${(e as Error).message}\n`));
+  } catch (e) {
+    process.stderr.write(`cordon audit: forwarder failed: ${(e as Error).message}\n`);
+  }
+}
+
+function newChainState(alg: HashAlgorithm, key: LoadedKey): ChainState {
+  return {
+    chain: randomBytes(16).toString('hex'), alg, keyFp: key.fingerprint, nextSeq: 0, lastMac: zeroMac(alg), lastKind: '',
+    run: new DigestRun(alg, zeroSeed(alg)), sinceCheckpoint: 0, fileIndex: 0, rotatingTo: null,
+  };
+}
+
+function syncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try { fsyncSync(fd); } finally { closeSync(fd); }
+}
+
+/**
+ * Verifies an existing chain file with the writer's key before extending it. An incomplete last
+ * line (crash mid-write: never acknowledged) is cut off and its length and hash recorded in the
+ * resume entry; anything else wrong refuses the file.
+ */
+function inspect(file: string, key: LoadedKey): { st: ChainState | null; closed: boolean; discarded: { bytes: number; sha256: string } | null } {
+  const checker = new ChainChecker({ keys: [key], publicKeys: new Map(), explicitKeys: true });
+  checker.beginFile(file);
+  const end = scanLines(file, checker);
+  checker.finish();
+  if (checker.bad) {
+    throw new AuditError('chain', `cannot extend audit chain ${file}: ${checker.bad.message}. Keep the file as evidence, move it aside, and start a new chain (\`cordon audit verify ${file}\` shows the details)`);
+  }
+  let discarded: { bytes: number; sha256: string } | null = null;
+  if (end.tailBytes > 0) {
+    const fd = openSync(file, 'r+');
+    try {
+      const tail = Buffer.alloc(Math.min(end.tailBytes, 64 << 20));
+      readSync(fd, tail, 0, tail.length, end.tailOffset);
+      discarded = { bytes: end.tailBytes, sha256: createHash('sha256').update(tail).digest('hex') };
+      ftruncateSync(fd, end.tailOffset);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return { st: checker.state, closed: checker.closed, discarded };
+}
