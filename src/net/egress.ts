@@ -1,0 +1,285 @@
+// Egress for a sandbox network namespace. Design (docs/net.md has the long form):
+//
+//   The namespace's only interface is `lo`, and every address is local to it (a `local
+//   default` route for IPv4 and IPv6), so no packet can leave it: that is the kernel-held
+//   boundary, and it holds even if everything below is killed. Inside it, nftables redirects
+//   every TCP connection to a non-loopback address, and every UDP packet to port 53, to
+//   cordon-egress (native/net), which Cordon starts inside the namespace. The helper hands each
+//   connection, with its original destination, to this process over a Unix socket; here it is
+//   decided (gateway.ts) and, if allowed, relayed to the address decided on. Tools that honour
+//   HTTP(S)_PROXY / ALL_PROXY reach the proxy at 127.0.0.1:PPORT in the namespace; tools that
+//   do not (raw sockets, git over ssh, database clients) are captured transparently. DNS is
+//   answered by Cordon (dns.ts) with synthetic addresses that stand for name + real address.
+//
+// NOT covered: UDP other than DNS and ICMP never leave the namespace (they are not relayed:
+// QUIC clients fall back to TCP); a sandbox that holds CAP_NET_ADMIN over the namespace could
+// remove the redirect rules, which only cuts its own network (there is still no route out).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CompiledPolicy } from '../policy/index.js';
+import type { Approver } from './decide.js';
+import { answerDns } from './dns.js';
+import { acceptProxyConnection, acceptTransparent, serveDnsStream } from './front.js';
+import type { NetAuditSink } from './gateway.js';
+import { Gateway } from './gateway.js';
+import { createHttpProxy, DEFAULT_LIMITS, type ProxyLimits } from './http-proxy.js';
+import { systemResolver, type Resolver } from './resolver.js';
+
+export interface EgressOptions {
+  policy: CompiledPolicy;
+  /** Every attempt is appended; a rejected append denies the attempt. */
+  audit?: NetAuditSink;
+  /** Where names are resolved (default: the host's resolver). Tests pass staticResolver(). */
+  resolver?: Resolver;
+  /** Decides `approve` rules; absent, approve denies. */
+  approver?: Approver;
+  limits?: Partial<ProxyLimits>;
+  onError?: (e: unknown) => void;
+}
+
+export interface StartEgressOptions extends EgressOptions {
+  /** The sandbox's network namespace: a path (/proc/PID/ns/net, /run/netns/NAME) or a PID. */
+  netns: string | number;
+  /** Proxy port inside the namespace (default 3128). */
+  proxyPort?: number;
+  /** Port the redirect rules send captured TCP to, inside the namespace (default 15001). */
+  transparentPort?: number;
+  /** cordon-egress binary (default: native/build/cordon-egress of this install). */
+  helperPath?: string;
+}
+
+export interface Egress {
+  /** Variables for the sandboxed command: HTTP(S)_PROXY, ALL_PROXY, NO_PROXY (both cases). */
+  env: Record<string, string>;
+  /** Content to bind over /etc/resolv.conf inside the sandbox. */
+  resolvConf: string;
+  /** Proxy URL as seen from inside the namespace. */
+  proxyUrl: string;
+  /** Stops the helper and every relay; removes Cordon's nftables table from the namespace. */
+  close(): Promise<void>;
+}
+
+/** An error the CLI can show: says what failed, why, and what to do; exitCode 126 (cannot run). */
+export class EgressError extends Error {
+  readonly exitCode = 126;
+  constructor(message: string) {
+    super(message);
+    this.name = 'EgressError';
+  }
+}
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const DEFAULT_HELPER = join(ROOT, 'native', 'build', 'cordon-egress');
+
+/** The nftables ruleset installed in the sandbox namespace (pure; snapshot-tested). */
+export function nftRules(transparentPort: number): string {
+  return [
+    'table inet cordon_egress {',
+    '  chain output {',
+    '    type nat hook output priority -100; policy accept;',
+    '    ip daddr 127.0.0.0/8 return',
+    '    ip6 daddr ::1 return',
+    `    meta l4proto tcp redirect to :${transparentPort}`,
+    '    meta l4proto udp udp dport 53 redirect to :53',
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+}
+
+function inNs(ns: string, argv: string[], input?: string): { ok: boolean; out: string; err: string } {
+  const r = spawnSync('nsenter', [`--net=${ns}`, ...argv], { input, encoding: 'utf8', timeout: 10_000 });
+  return { ok: r.status === 0, out: r.stdout ?? '', err: (r.stderr ?? '') + (r.error ? r.error.message : '') };
+}
+
+/** Makes the namespace a closed box whose only way out is Cordon. Throws EgressError. */
+export function prepareNamespace(ns: string, transparentPort: number): void {
+  const links = inNs(ns, ['ip', '-o', 'link', 'show']);
+  if (!links.ok) throw new EgressError(`cannot inspect network namespace ${ns}: ${links.err.trim()} (is iproute2 installed and are we root?)`);
+  const names = links.out.split('\n').filter(Boolean).map((l) => l.split(':')[1]!.trim().split('@')[0]!);
+  const others = names.filter((n) => n !== 'lo');
+  if (others.length > 0) {
+    throw new EgressError(`network namespace ${ns} has interfaces besides lo (${others.join(', ')}); Cordon's egress needs an isolated namespace so that it is the only way out`);
+  }
+  const steps: [string[], string][] = [
+    [['ip', 'link', 'set', 'lo', 'up'], 'bring lo up'],
+    [['ip', 'route', 'replace', 'local', '0.0.0.0/0', 'dev', 'lo', 'table', 'local'], 'route every IPv4 address to lo'],
+  ];
+  for (const [argv, what] of steps) {
+    const r = inNs(ns, argv);
+    if (!r.ok) throw new EgressError(`cannot ${what} in ${ns}: ${r.err.trim()}`);
+  }
+  // Without IPv6 in the namespace there is no IPv6 route at all: nothing to capture, nothing
+  // leaks, so a failure here is not fatal.
+  inNs(ns, ['ip', '-6', 'route', 'replace', 'local', '::/0', 'dev', 'lo', 'table', 'local']);
+  const nft = inNs(ns, ['nft', '-f', '-'], nftRules(transparentPort));
+  if (!nft.ok) throw new EgressError(`cannot install nftables redirect rules in ${ns}: ${nft.err.trim()} (install the nftables package)`);
+}
+
+function limitsOf(o: EgressOptions): ProxyLimits {
+  return { ...DEFAULT_LIMITS, ...o.limits };
+}
+
+/** Reads "X\n" or "T ip port\n" from a helper connection, then dispatches it. */
+function dispatch(gw: Gateway, limits: ProxyLimits, http: ReturnType<typeof createHttpProxy>, sock: net.Socket): void {
+  let acc = Buffer.alloc(0);
+  sock.on('error', () => sock.destroy());
+  const onData = (c: Buffer) => {
+    acc = Buffer.concat([acc, c]);
+    const nl = acc.indexOf(10);
+    if (nl < 0) { if (acc.length > 100) sock.destroy(); return; }
+    sock.off('data', onData);
+    sock.pause();
+    const line = acc.subarray(0, nl).toString('latin1');
+    const rest = acc.subarray(nl + 1);
+    if (rest.length > 0) sock.unshift(rest);
+    if (line === 'P') acceptProxyConnection(gw, limits, http, sock);
+    else if (line === 'D') serveDnsStream(gw, sock);
+    else if (line === 'U') serveDnsDatagrams(gw, sock);
+    else if (line.startsWith('T ')) {
+      const [, ip, port] = line.split(' ');
+      void acceptTransparent(gw, limits, sock, ip ?? '', Number(port)).catch((e) => { gw.onError(e); sock.destroy(); });
+    } else sock.destroy();
+  };
+  sock.on('data', onData);
+}
+
+/** The helper's UDP DNS channel: frames of u32 id, u16 length, message, both ways. */
+function serveDnsDatagrams(gw: Gateway, sock: net.Socket): void {
+  let buf = Buffer.alloc(0);
+  sock.on('data', (c: Buffer) => {
+    buf = Buffer.concat([buf, c]);
+    while (buf.length >= 6) {
+      const len = buf.readUInt16BE(4);
+      if (buf.length < 6 + len) break;
+      const id = buf.readUInt32BE(0);
+      const msg = Buffer.from(buf.subarray(6, 6 + len));
+      buf = buf.subarray(6 + len);
+      void answerDns(gw, msg).then((out) => {
+        if (!out || sock.destroyed) return;
+        const h = Buffer.alloc(6);
+        h.writeUInt32BE(id, 0);
+        h.writeUInt16BE(out.length, 4);
+        sock.write(Buffer.concat([h, out]));
+      }, (e) => gw.onError(e));
+    }
+  });
+  sock.resume();
+}
+
+/**
+ * Starts Cordon's egress for a sandbox network namespace. Call it after the namespace exists
+ * and before the sandboxed command runs; pass `env` to the command and bind `resolvConf` over
+ * its /etc/resolv.conf. Throws EgressError (exitCode 126) when the egress cannot be enforced.
+ */
+export async function startEgress(o: StartEgressOptions): Promise<Egress> {
+  const ns = typeof o.netns === 'number' ? `/proc/${o.netns}/ns/net` : o.netns;
+  if (!existsSync(ns)) throw new EgressError(`network namespace ${ns} does not exist`);
+  const helper = o.helperPath ?? DEFAULT_HELPER;
+  if (!existsSync(helper)) throw new EgressError(`egress helper ${helper} is missing; run \`npm install\` (it builds native/)`);
+  const tport = o.transparentPort ?? 15001;
+  const pport = o.proxyPort ?? 3128;
+  prepareNamespace(ns, tport);
+
+  const limits = limitsOf(o);
+  const gw = new Gateway({ policy: o.policy, resolver: o.resolver ?? systemResolver(), audit: o.audit, approver: o.approver, onError: o.onError });
+  const http = createHttpProxy(gw, limits);
+  const dir = mkdtempSync(join(tmpdir(), 'cordon-egress-'));
+  const sockPath = join(dir, 'egress.sock');
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, (s) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+    dispatch(gw, limits, http, s);
+  });
+  await new Promise<void>((res, rej) => { server.once('error', rej); server.listen(sockPath, () => res()); });
+
+  let child: ChildProcess;
+  try {
+    child = await startHelper(helper, [ns, sockPath, String(tport), String(pport)]);
+  } catch (e) {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  let closing = false;
+  child.on('exit', (code, sig) => {
+    if (!closing) gw.onError(new Error(`cordon-egress exited (${sig ?? code}); the sandbox has no network now`));
+  });
+  const proxyUrl = `http://127.0.0.1:${pport}`;
+  const noProxy = 'localhost,127.0.0.1,::1';
+  const env: Record<string, string> = {
+    HTTP_PROXY: proxyUrl, HTTPS_PROXY: proxyUrl, http_proxy: proxyUrl, https_proxy: proxyUrl,
+    ALL_PROXY: `socks5h://127.0.0.1:${pport}`, all_proxy: `socks5h://127.0.0.1:${pport}`,
+    NO_PROXY: noProxy, no_proxy: noProxy,
+  };
+  return {
+    env,
+    resolvConf: 'nameserver 127.0.0.1\noptions timeout:2 attempts:2\n',
+    proxyUrl,
+    close: async () => {
+      closing = true;
+      child.kill('SIGKILL');
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((res) => server.close(() => res()));
+      rmSync(dir, { recursive: true, force: true });
+      inNs(ns, ['nft', 'delete', 'table', 'inet', 'cordon_egress']);
+    },
+  };
+}
+
+function startHelper(path: string, args: string[]): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    let out = '';
+    const t = setTimeout(() => { child.kill('SIGKILL'); reject(new EgressError(`cordon-egress did not start within 5 s: ${err.trim()}`)); }, 5000);
+    child.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes('READY\n')) { clearTimeout(t); resolve(child); }
+    });
+    child.once('error', (e) => { clearTimeout(t); reject(new EgressError(`cannot run cordon-egress: ${e.message}`)); });
+    child.once('exit', (code) => { clearTimeout(t); reject(new EgressError(`cordon-egress failed (exit ${code}): ${err.trim()}`)); });
+  });
+}
+
+export interface Proxy {
+  /** host:port the proxy listens on (HTTP proxy and SOCKS5 on the same port). */
+  address: { host: string; port: number };
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The same proxy on a TCP port in this namespace, for clients that use proxy variables (and
+ * for tests and benchmarks). It governs only clients that choose to use it: a sandbox must use
+ * startEgress, whose namespace has no other way out.
+ */
+export async function startProxy(o: EgressOptions & { listen?: { host?: string; port?: number } }): Promise<Proxy> {
+  const limits = limitsOf(o);
+  const gw = new Gateway({ policy: o.policy, resolver: o.resolver ?? systemResolver(), audit: o.audit, approver: o.approver, onError: o.onError });
+  const http = createHttpProxy(gw, limits);
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+    acceptProxyConnection(gw, limits, http, s);
+  });
+  server.maxConnections = 50_000;
+  const host = o.listen?.host ?? '127.0.0.1';
+  await new Promise<void>((res, rej) => { server.once('error', rej); server.listen(o.listen?.port ?? 0, host, () => res()); });
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    address: { host, port },
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((res) => server.close(() => res()));
+    },
+  };
+}

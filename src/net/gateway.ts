@@ -1,0 +1,226 @@
+// The one pipeline every egress path shares: canonical target in, resolved-once address and a
+// settled, audited verdict out. Proxy (HTTP, CONNECT, SOCKS5), transparent TCP and DNS differ
+// only in how they learn the target and how they carry the verdict out.
+//
+// Order matters and is the security argument: canonicalise (address.ts) → map synthetic DNS
+// addresses back to the name and real address they stand for (fakeip.ts) → resolve a name once
+// → decide on name + address + port (engine + SSRF guard) → follow a redirect → ask a human for
+// approve → write the audit event, and if that write fails, deny. The caller then connects to
+// exactly `connect.ip`, never to a name.
+import type { Decision, Operation } from '../policy/index.js';
+import type { CanonicalHost } from './address.js';
+import { AddressError, canonicalHost, parseAuthority } from './address.js';
+import type { Approver, NetTarget } from './decide.js';
+import { NetDecider, hostGlob } from './decide.js';
+import { FakeIpTable } from './fakeip.js';
+import type { Resolver } from './resolver.js';
+import type { CompiledPolicy } from '../policy/index.js';
+
+export type Via = 'http' | 'connect' | 'socks5' | 'transparent' | 'dns';
+
+/** What the egress writes to the audit trail, one per attempt (and one per close, with bytes). */
+export interface NetAuditEvent {
+  kind: 'net';
+  action: 'connect' | 'http' | 'dns' | 'close';
+  via: Via;
+  host?: string;
+  ip?: string;
+  port?: number;
+  protocol?: 'tcp' | 'udp';
+  method?: string;
+  path?: string;
+  qtype?: string;
+  decision: string;
+  rule: string;
+  reason: string;
+  message?: string;
+  bytesUp?: number;
+  bytesDown?: number;
+  time: string;
+}
+
+/** Anything with an `append` that rejects when the event was not durably recorded. */
+export interface NetAuditSink {
+  append(event: NetAuditEvent): Promise<unknown>;
+}
+
+export interface Verdict {
+  allowed: boolean;
+  decision: Decision;
+  /** The canonical name, when one is known (asked for, or behind a synthetic address). */
+  host?: string;
+  /** The address decided on (the real one, never a synthetic one). */
+  ip?: string;
+  port: number;
+  /** Where to connect when allowed (differs from ip/port only for a redirect). */
+  connect?: { ip: string; port: number };
+}
+
+export interface GatewayOptions {
+  policy: CompiledPolicy;
+  resolver: Resolver;
+  audit?: NetAuditSink;
+  approver?: Approver;
+  /** Called for internal errors that must not take the egress down (default: stderr). */
+  onError?: (e: unknown) => void;
+}
+
+export function denial(rule: string, reason: string, message?: string): Decision {
+  const d: Decision = { decision: 'deny', rule, ruleIndex: -1, list: 'network_rules', reason };
+  if (message !== undefined) d.message = message;
+  return d;
+}
+
+export class Gateway {
+  readonly decider: NetDecider;
+  readonly fake = new FakeIpTable();
+  readonly resolver: Resolver;
+  private readonly audit: NetAuditSink | undefined;
+  readonly onError: (e: unknown) => void;
+
+  constructor(opts: GatewayOptions) {
+    this.decider = new NetDecider(opts.policy, opts.approver);
+    this.resolver = opts.resolver;
+    this.audit = opts.audit;
+    this.onError = opts.onError ?? ((e) => process.stderr.write(`cordon net: ${(e as Error)?.stack ?? String(e)}\n`));
+  }
+
+  /** Resolve once, decide, settle approve, audit. Never throws; a failure is a deny. */
+  async decideConnect(target: CanonicalHost, port: number, via: Via, protocol: 'tcp' | 'udp' = 'tcp'): Promise<Verdict> {
+    let v: Verdict;
+    try {
+      v = await this.decideInner(target, port, protocol);
+    } catch (e) {
+      this.onError(e);
+      v = { allowed: false, decision: denial('internal-error', `egress error: ${(e as Error)?.message ?? String(e)}`), port };
+    }
+    return this.record(v, { action: 'connect', via, protocol });
+  }
+
+  private async decideInner(target: CanonicalHost, port: number, protocol: 'tcp' | 'udp'): Promise<Verdict> {
+    let host: string | undefined;
+    let candidates: string[];
+    if (target.kind === 'ip') {
+      const entry = FakeIpTable.inRange(target.ip) ? this.fake.lookup(target.ip) : undefined;
+      if (entry) {
+        host = entry.host;
+        candidates = entry.ips;
+      } else candidates = [target.ip];
+    } else {
+      host = target.host;
+      candidates = await this.resolveName(host);
+      if (candidates.length === 0) {
+        return { allowed: false, host, port, decision: denial('unresolvable', `${host} does not resolve`, `Cordon could not resolve ${host}.`) };
+      }
+    }
+    const redirected = this.connectRedirect(host, candidates[0]!, port);
+    if (redirected) {
+      const to = parseAuthority(redirected.to);
+      const ips = to.host.kind === 'ip' ? [to.host.ip] : await this.resolveName(to.host.host);
+      const v: Verdict = { allowed: ips.length > 0, decision: redirected.decision, ip: candidates[0]!, port };
+      if (host !== undefined) v.host = host;
+      if (ips.length === 0) v.decision = denial(redirected.decision.rule, `redirect target ${redirected.to} does not resolve`);
+      else v.connect = { ip: ips[0]!, port: to.port };
+      return v;
+    }
+    // Decide on each resolved address in order; connect to the first one allowed.
+    let first: Decision | undefined;
+    let chosen: { ip: string; d: Decision } | undefined;
+    for (const ip of candidates) {
+      const t: NetTarget = { ip, port, protocol };
+      if (host !== undefined) t.host = host;
+      const d = this.decider.decideNet(t);
+      first ??= d;
+      if (d.decision !== 'deny' && d.decision !== 'soft_delete') { chosen = { ip, d }; break; }
+    }
+    if (!chosen) return { allowed: false, decision: first!, host, ip: candidates[0]!, port };
+    const op: Operation = { kind: 'net', ip: chosen.ip, port, protocol };
+    if (host !== undefined) op.host = host;
+    const settled = await this.decider.settle(op, chosen.d);
+    const v: Verdict = { allowed: settled.allowed, decision: settled.decision, ip: chosen.ip, port };
+    if (host !== undefined) v.host = host;
+    if (!settled.allowed) return v;
+    if (settled.decision.decision === 'redirect') {
+      const r = settled.decision.redirect;
+      if (!r || r.kind !== 'net') {
+        return { ...v, allowed: false, decision: denial(settled.decision.rule, 'redirect decision without a network target') };
+      }
+      const to = canonicalHost(r.host);
+      const ips = to.kind === 'ip' ? [to.ip] : await this.resolveName(to.host);
+      if (ips.length === 0) return { ...v, allowed: false, decision: denial(settled.decision.rule, `redirect target ${r.host} does not resolve`) };
+      v.connect = { ip: ips[0]!, port: r.port };
+      return v;
+    }
+    v.connect = { ip: chosen.ip, port };
+    return v;
+  }
+
+  /**
+   * connect_redirects: the first entry whose `host:port` glob matches the name (or, with no
+   * name, the address) sends the connection to its `redirect_to` instead. The policy author
+   * named the target, so the SSRF guard does not apply to it; network_rules are not consulted
+   * for the original target, which is never contacted.
+   */
+  private connectRedirect(host: string | undefined, ip: string, port: number): { to: string; decision: Decision } | undefined {
+    const list = this.decider.compiled.policy.connect_redirects ?? [];
+    for (let i = 0; i < list.length; i++) {
+      const r = list[i]!;
+      const cut = r.match.lastIndexOf(':');
+      const hostPat = cut < 0 ? r.match : r.match.slice(0, cut);
+      const portPat = cut < 0 ? '*' : r.match.slice(cut + 1);
+      if (portPat !== '*' && Number(portPat) !== port) continue;
+      const subject = host ?? ip;
+      if (!hostGlob(hostPat.replace(/^\[|\]$/g, ''))(subject)) continue;
+      const name = r.name ?? `connect_redirects[${i}]`;
+      const d: Decision = {
+        decision: 'redirect', rule: name, ruleIndex: i, list: 'connect_redirects',
+        reason: `connect_redirects entry "${name}" sends ${subject}:${port} to ${r.redirect_to}`,
+        redirect: { kind: 'net', host: r.redirect_to.slice(0, r.redirect_to.lastIndexOf(':')), port: Number(r.redirect_to.slice(r.redirect_to.lastIndexOf(':') + 1)) },
+      };
+      if (r.message !== undefined) d.message = r.message;
+      return { to: r.redirect_to, decision: d };
+    }
+    return undefined;
+  }
+
+  /** dns_redirects first (the policy's answer), then the resolver. */
+  async resolveName(host: string): Promise<string[]> {
+    for (const r of this.decider.compiled.policy.dns_redirects ?? []) {
+      if (hostGlob(r.match)(host)) {
+        try {
+          const c = canonicalHost(r.redirect_ip);
+          if (c.kind === 'ip') return [c.ip];
+        } catch (e) {
+          if (!(e instanceof AddressError)) throw e;
+        }
+        return [];
+      }
+    }
+    return this.resolver.resolve(host);
+  }
+
+  /** Writes the event; a failed write turns an allow into a deny (fail closed). */
+  async record(v: Verdict, extra: Pick<NetAuditEvent, 'action' | 'via'> & Partial<NetAuditEvent>): Promise<Verdict> {
+    if (!this.audit) return v;
+    const ev: NetAuditEvent = {
+      kind: 'net', ...extra,
+      port: v.port, decision: v.allowed ? v.decision.decision : 'deny', rule: v.decision.rule, reason: v.decision.reason,
+      time: new Date().toISOString(),
+    };
+    if (v.host !== undefined) ev.host = v.host;
+    if (v.ip !== undefined) ev.ip = v.ip;
+    if (v.decision.message !== undefined) ev.message = v.decision.message;
+    try {
+      await this.audit.append(ev);
+      return v;
+    } catch (e) {
+      return { ...v, allowed: false, decision: denial('audit-failed', `the audit trail could not record this connection (${(e as Error)?.message ?? String(e)}), so it is denied`) };
+    }
+  }
+
+  /** Best-effort event whose failure cannot undo anything (closes, byte counts). */
+  note(ev: Omit<NetAuditEvent, 'kind' | 'time'>): void {
+    if (!this.audit) return;
+    this.audit.append({ kind: 'net', ...ev, time: new Date().toISOString() }).catch((e) => this.onError(e));
+  }
+}
