@@ -7,6 +7,7 @@ import { registerRunCommands } from './run-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
 import { registerMcpCommands } from './mcp-commands.js';
 import { registerNetCommands } from './net-commands.js';
+import { registerTrashCommands } from './trash-commands.js';
 import { EXIT } from './exit-codes.js';
 
 /** An error meant for the user: its message says what failed, why, and what to do. */
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerAuditCommands(program);
   registerMcpCommands(program);
   registerNetCommands(program);
+  registerTrashCommands(program);
   return program;
 }
 
