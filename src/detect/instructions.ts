@@ -1,0 +1,153 @@
+// Hidden-instruction detector: text aimed at the model rather than the user ("ignore previous
+// instructions", `<IMPORTANT>` blocks, "do not tell the user", "read ~/.ssh/id_rsa and pass it
+// as ..."), the signature of tool-poisoning and indirect prompt-injection payloads.
+//
+// How: normalise (tag-smuggled ASCII revealed, invisible characters dropped, NFKC, lower case),
+// split into word tokens, and match short token patterns with bounded gaps. Patterns are indexed
+// by their first word, and every gap is bounded by a small constant, so the work is linear in
+// the input whatever it holds. No regular expressions.
+//
+// Scope: a heuristic tripwire for the common phrasings, tuned to stay silent on ordinary tool
+// descriptions (the clean reference servers produce no findings; a test pins that). It is NOT
+// a classifier: paraphrases, other languages and encodings (base64, leetspeak) get through.
+// Positions (`index`, `length`) refer to the normalised text.
+
+import type { Finding } from './finding.js';
+import { normalizeText } from './unicode.js';
+
+type Slot = { words: ReadonlySet<string>; min: number; max: number } | { gap: number };
+interface Pattern { rule: string; slots: Slot[] }
+
+const w = (...words: string[]): Slot => ({ words: new Set(words), min: 1, max: 1 });
+const opt = (...words: string[]): Slot => ({ words: new Set(words), min: 0, max: 1 });
+const gap = (n: number): Slot => ({ gap: n });
+
+const INSTRUCTION_NOUNS = ['instructions', 'instruction', 'directions', 'directives', 'rules', 'guidelines',
+  'prompt', 'prompts', 'context', 'messages', 'constraints', 'guardrails', 'commands', 'orders'];
+const USER = ['user', 'users', 'human', 'humans', 'operator', 'developer'];
+
+const PATTERNS: Pattern[] = [
+  { rule: 'ignore_previous', slots: [w('ignore', 'disregard', 'forget', 'override', 'bypass', 'overrule'), gap(3),
+    w('previous', 'prior', 'above', 'earlier', 'preceding', 'all', 'any', 'other', 'your', 'system', 'safety', 'existing'), gap(2),
+    w(...INSTRUCTION_NOUNS)] },
+  { rule: 'conceal_from_user', slots: [w('do', 'dont', 'never', 'without'), opt('not'), gap(1),
+    w('tell', 'telling', 'inform', 'informing', 'mention', 'mentioning', 'reveal', 'revealing', 'notify', 'notifying', 'alert', 'alerting', 'disclose', 'disclosing', 'show', 'showing'), gap(3), w(...USER)] },
+  { rule: 'conceal_from_user', slots: [w('hide', 'conceal', 'keep'), gap(2), w('from'), opt('the'), w(...USER)] },
+  { rule: 'conceal_from_user', slots: [w('user', 'users', 'human'), w('must', 'should', 'will'), w('not', 'never'), w('know', 'see', 'notice', 'find', 'learn')] },
+  { rule: 'role_override', slots: [w('you'), w('are'), w('now')] },
+  { rule: 'role_override', slots: [w('new', 'updated', 'real', 'actual', 'true', 'hidden', 'secret', 'override'), w('system', 'instructions', 'instruction', 'directive', 'directives', 'task')] },
+  { rule: 'reveal_system_prompt', slots: [w('reveal', 'print', 'output', 'show', 'repeat', 'leak', 'send', 'include', 'dump'), gap(2), w('system', 'initial', 'hidden'), w('prompt', 'instructions', 'message')] },
+  { rule: 'exfiltrate_sensitive_file', slots: [w('read', 'cat', 'open', 'send', 'include', 'pass', 'upload', 'fetch', 'attach', 'copy', 'load', 'extract', 'provide', 'forward', 'post'), gap(5),
+    w('id_rsa', 'id_ed25519', 'id_ecdsa', 'ssh', 'credentials', 'env', 'passwd', 'shadow', 'mcp', 'aws', 'kube', 'netrc', 'pgpass', 'keychain', 'npmrc', 'gnupg')] },
+  { rule: 'tool_directive', slots: [w('before', 'after', 'instead'), gap(1), w('using', 'calling', 'invoking', 'executing', 'running', 'of'), gap(2), w('this', 'any', 'the', 'other', 'another'), gap(1), w('tool', 'tools', 'function', 'functions'),
+    gap(4), w('must', 'always', 'first', 'secretly', 'silently', 'quietly')] },
+  { rule: 'tool_directive', slots: [w('secretly', 'silently', 'quietly', 'covertly'), gap(2),
+    w('send', 'call', 'read', 'forward', 'copy', 'upload', 'include', 'add', 'pass', 'use', 'execute', 'run', 'write', 'bcc', 'email')] },
+];
+
+// Tag-shaped markers that address the model directly; matched on the normalised text.
+const MARKERS: Array<[string, string]> = [
+  ['<important>', 'important_tag'], ['</important>', 'important_tag'], ['<system>', 'system_tag'],
+  ['</system>', 'system_tag'], ['<instructions>', 'instructions_tag'], ['<secret>', 'secret_tag'],
+  ['<admin>', 'admin_tag'], ['<|im_start|>', 'chat_template_token'], ['<|system|>', 'chat_template_token'],
+  ['<|endoftext|>', 'chat_template_token'], ['[inst]', 'chat_template_token'], ['<<sys>>', 'chat_template_token'],
+  ['<system-reminder>', 'system_tag'], ['<system_prompt>', 'system_tag'],
+];
+
+const BY_FIRST = new Map<string, Pattern[]>();
+for (const p of PATTERNS) {
+  const first = p.slots[0] as { words: ReadonlySet<string> };
+  for (const word of first.words) {
+    const list = BY_FIRST.get(word) ?? [];
+    list.push(p);
+    BY_FIRST.set(word, list);
+  }
+}
+
+interface Tokens { words: string[]; starts: number[]; ends: number[] }
+
+function isWordChar(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c >= 0x80 ||
+    (c >= 0x41 && c <= 0x5a);
+}
+
+function tokenize(t: string): Tokens {
+  const words: string[] = [];
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let i = 0;
+  while (i < t.length) {
+    if (!isWordChar(t.charCodeAt(i))) { i++; continue; }
+    const start = i;
+    let word = '';
+    let from = i;
+    while (i < t.length) {
+      const c = t.charCodeAt(i);
+      if (isWordChar(c)) { i++; continue; }
+      // Apostrophes inside a word vanish: "don't" is the token "dont".
+      if ((c === 0x27 || c === 0x2019) && i + 1 < t.length && isWordChar(t.charCodeAt(i + 1))) {
+        word += t.slice(from, i);
+        i++;
+        from = i;
+        continue;
+      }
+      break;
+    }
+    word += t.slice(from, i);
+    words.push(word);
+    starts.push(start);
+    ends.push(i);
+  }
+  return { words, starts, ends };
+}
+
+/** Returns the index after the last matched token, or -1. Bounded: gaps and optionals are small. */
+function matchAt(p: Pattern, slot: number, tok: Tokens, i: number): number {
+  if (slot === p.slots.length) return i;
+  const s = p.slots[slot]!;
+  if ('gap' in s) {
+    for (let skip = 0; skip <= s.gap && i + skip <= tok.words.length; skip++) {
+      const r = matchAt(p, slot + 1, tok, i + skip);
+      if (r >= 0) return r;
+    }
+    return -1;
+  }
+  if (i < tok.words.length && s.words.has(tok.words[i]!)) {
+    const r = matchAt(p, slot + 1, tok, i + 1);
+    if (r >= 0) return r;
+  }
+  return s.min === 0 ? matchAt(p, slot + 1, tok, i) : -1;
+}
+
+function excerpt(t: string, start: number, end: number): string {
+  const e = t.slice(start, Math.min(end, start + 80)).replace(/\s+/g, ' ');
+  return end - start > 80 ? `${e}…` : e;
+}
+
+/**
+ * Finds hidden instructions. `text` may be raw: it is normalised here (pass
+ * `{ normalized: true }` if the caller already did, to save the pass).
+ */
+export function findHiddenInstructions(text: string, opts: { normalized?: boolean } = {}): Finding[] {
+  const t = (opts.normalized ? text : normalizeText(text)).toLowerCase();
+  const out: Finding[] = [];
+  for (const [marker, rule] of MARKERS) {
+    const at = t.indexOf(marker);
+    if (at >= 0) out.push({ kind: 'hidden_instruction', rule, index: at, length: marker.length, detail: `${rule}: "${marker}"` });
+  }
+  const tok = tokenize(t);
+  for (let i = 0; i < tok.words.length; i++) {
+    const candidates = BY_FIRST.get(tok.words[i]!);
+    if (!candidates) continue;
+    for (const p of candidates) {
+      const end = matchAt(p, 1, tok, i + 1);
+      if (end < 0) continue;
+      const start = tok.starts[i]!;
+      const stop = tok.ends[end - 1]!;
+      out.push({ kind: 'hidden_instruction', rule: p.rule, index: start, length: stop - start, detail: `${p.rule}: "${excerpt(t, start, stop)}"` });
+      i = end - 1; // do not report overlapping matches of the same phrase
+      break;
+    }
+  }
+  return out.sort((a, b) => a.index - b.index);
+}

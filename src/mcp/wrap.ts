@@ -1,0 +1,70 @@
+// `cordon mcp wrap -- CMD ARGS...`: the stdio transport. Spawns the real server with the SDK's
+// StdioClientTransport, speaks to the agent on our own stdin/stdout, and puts the gateway in
+// between. A drop-in replacement for the server command in an agent's MCP config: the server
+// gets our environment and working directory, its stderr goes to ours.
+
+import type { ChildProcess } from 'node:child_process';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CompiledPolicy } from '../policy/index.js';
+import type { McpAuditSink } from './audit.js';
+import { Gateway } from './gateway.js';
+import { StdioAgentTransport } from './stdio-agent.js';
+
+export interface WrapOptions {
+  server: string;
+  command: string;
+  args: string[];
+  policy: CompiledPolicy;
+  stateDir: string;
+  audit?: McpAuditSink | undefined;
+  maxMessageBytes?: number;
+  maxInFlight?: number;
+  log?: (line: string) => void;
+}
+
+export class WrapError extends Error {
+  readonly exitCode = 126;
+}
+
+/** Runs until the agent or the server goes away. Resolves to the process exit status. */
+export async function runWrap(opts: WrapOptions): Promise<number> {
+  const upstream = new StdioClientTransport({
+    command: opts.command,
+    args: opts.args,
+    env: process.env as Record<string, string>,
+    cwd: process.cwd(),
+    stderr: 'inherit',
+  });
+  let gateway: Gateway | undefined;
+  const agent = new StdioAgentTransport({
+    ...(opts.maxMessageBytes !== undefined ? { maxMessageBytes: opts.maxMessageBytes } : {}),
+    onMalformed: (code, message) => gateway?.noteMalformed(code, message),
+  });
+  gateway = new Gateway(agent, upstream, {
+    server: opts.server,
+    policy: opts.policy,
+    stateDir: opts.stateDir,
+    cwd: process.cwd(),
+    audit: opts.audit,
+    ...(opts.maxInFlight !== undefined ? { maxInFlight: opts.maxInFlight } : {}),
+    ...(opts.log ? { log: opts.log } : {}),
+  });
+  let serverFailed = false;
+  gateway.onUpstreamClosed = () => {
+    serverFailed = true;
+    void gateway!.close();
+  };
+  try {
+    await gateway.start();
+  } catch (e) {
+    throw new WrapError(`cannot start MCP server ${JSON.stringify([opts.command, ...opts.args].join(' '))}: ${(e as Error).message}; check the command after "--"`);
+  }
+  // Best effort: the exit status makes the "server exited" error the agent reads specific.
+  // StdioClientTransport does not expose it, so peek at its child process if it is there.
+  const child = (upstream as unknown as { _process?: ChildProcess })._process;
+  child?.once('exit', (code, signal) => {
+    gateway!.setUpstreamExit(signal ? `killed by ${signal}` : `exit status ${code}`);
+  });
+  await gateway.closed;
+  return serverFailed ? 1 : 0;
+}
