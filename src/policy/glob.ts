@@ -79,7 +79,10 @@ export function globToRegexSource(p: string, sep: '/' | '.' | ''): string {
         }
         while (p[i + 1] === '*') i++;
       }
-      out += `${notSep}*`;
+      // A `*` that is a whole segment names an entry, so it needs at least one character:
+      // `/*` must not match the root itself.
+      const wholeSegment = sep !== '' && (i === 0 || p[i - 1] === sep) && (i + 1 === p.length || p[i + 1] === sep);
+      out += wholeSegment ? `${notSep}+` : `${notSep}*`;
     } else if (c === '?') {
       out += notSep;
     } else if (c === '[') {

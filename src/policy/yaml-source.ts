@@ -27,6 +27,9 @@ export function parsePolicyText(text: string, file: string): ParsedSource {
   } catch (e) {
     throw policyError(file, `the YAML parser failed (${(e as Error).message})`);
   }
+  if (doc.errors.some((e) => /call stack/i.test(e.message))) {
+    throw policyError(file, `the document is nested too deeply to be a policy (at most ${MAX_DEPTH} levels)`);
+  }
   if (doc.errors.length > 0) {
     throw new PolicyError(
       doc.errors.slice(0, 5).map((err) => {
