@@ -37,6 +37,8 @@ export interface EgressOptions {
   resolver?: Resolver;
   /** Decides `approve` rules; absent, approve denies. */
   approver?: Approver;
+  /** Session id on every audit event (default `egress`). */
+  session?: string;
   limits?: Partial<ProxyLimits>;
   onError?: (e: unknown) => void;
 }
@@ -186,7 +188,7 @@ export async function startEgress(o: StartEgressOptions): Promise<Egress> {
   prepareNamespace(ns, tport);
 
   const limits = limitsOf(o);
-  const gw = new Gateway({ policy: o.policy, resolver: o.resolver ?? systemResolver(), audit: o.audit, approver: o.approver, onError: o.onError });
+  const gw = new Gateway({ policy: o.policy, resolver: o.resolver ?? systemResolver(), audit: o.audit, approver: o.approver, session: o.session, onError: o.onError });
   const http = createHttpProxy(gw, limits);
   const dir = mkdtempSync(join(tmpdir(), 'cordon-egress-'));
   const sockPath = join(dir, 'egress.sock');
@@ -262,7 +264,7 @@ export interface Proxy {
  */
 export async function startProxy(o: EgressOptions & { listen?: { host?: string; port?: number } }): Promise<Proxy> {
   const limits = limitsOf(o);
-  const gw = new Gateway({ policy: o.policy, resolver: o.resolver ?? systemResolver(), audit: o.audit, approver: o.approver, onError: o.onError });
+  const gw = new Gateway({ policy: o.policy, resolver: o.resolver ?? systemResolver(), audit: o.audit, approver: o.approver, session: o.session, onError: o.onError });
   const http = createHttpProxy(gw, limits);
   const sockets = new Set<net.Socket>();
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => {

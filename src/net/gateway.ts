@@ -15,10 +15,11 @@ import { NetDecider, hostGlob } from './decide.js';
 import { FakeIpTable } from './fakeip.js';
 import type { Resolver } from './resolver.js';
 import type { CompiledPolicy } from '../policy/index.js';
+import type { AuditEventInput, AuditSink } from '../audit/index.js';
 
 export type Via = 'http' | 'connect' | 'socks5' | 'transparent' | 'dns';
 
-/** What the egress writes to the audit trail, one per attempt (and one per close, with bytes). */
+/** What one egress audit event says, before it becomes an audit-part event (see toAuditEvent). */
 export interface NetAuditEvent {
   kind: 'net';
   action: 'connect' | 'http' | 'dns' | 'close';
@@ -36,12 +37,36 @@ export interface NetAuditEvent {
   message?: string;
   bytesUp?: number;
   bytesDown?: number;
-  time: string;
 }
 
-/** Anything with an `append` that rejects when the event was not durably recorded. */
-export interface NetAuditSink {
-  append(event: NetAuditEvent): Promise<unknown>;
+/** The audit part's sink (src/audit): `append` rejects when the event was not durably recorded. */
+export type NetAuditSink = Pick<AuditSink, 'append'>;
+
+const AUDIT_DECISIONS = new Set(['allow', 'deny', 'redirect', 'approve', 'audit', 'soft_delete']);
+
+/**
+ * Maps an egress event onto the audit model: kind `net` (or `http` for request decisions),
+ * operation = action, subject = `host:port` (the name when known, else the address), and the
+ * rest in `fields`.
+ */
+export function toAuditEvent(e: NetAuditEvent, session: string, policyDigest?: string): AuditEventInput {
+  const where = e.host ?? (e.ip?.includes(':') ? `[${e.ip}]` : e.ip) ?? '?';
+  const fields: Record<string, unknown> = { via: e.via, reason: e.reason };
+  for (const k of ['host', 'ip', 'port', 'protocol', 'method', 'path', 'qtype', 'bytesUp', 'bytesDown'] as const) {
+    if (e[k] !== undefined) fields[k] = e[k];
+  }
+  const out: AuditEventInput = {
+    kind: e.action === 'http' ? 'http' : 'net',
+    operation: e.action === 'http' ? (e.method ?? 'request') : e.action,
+    subject: e.action === 'http' && e.path !== undefined ? `${where}:${e.port ?? ''}${e.path}` : `${where}:${e.port ?? ''}`,
+    rule: e.rule,
+    session,
+    fields,
+  };
+  if (AUDIT_DECISIONS.has(e.decision)) out.decision = e.decision as AuditEventInput['decision'] & string;
+  if (e.message !== undefined) out.message = e.message;
+  if (policyDigest !== undefined) out.policyDigest = policyDigest;
+  return out;
 }
 
 export interface Verdict {
@@ -61,6 +86,8 @@ export interface GatewayOptions {
   resolver: Resolver;
   audit?: NetAuditSink;
   approver?: Approver;
+  /** Session id written on every audit event (default `egress`). */
+  session?: string;
   /** Called for internal errors that must not take the egress down (default: stderr). */
   onError?: (e: unknown) => void;
 }
@@ -76,12 +103,14 @@ export class Gateway {
   readonly fake = new FakeIpTable();
   readonly resolver: Resolver;
   private readonly audit: NetAuditSink | undefined;
+  private readonly session: string;
   readonly onError: (e: unknown) => void;
 
   constructor(opts: GatewayOptions) {
     this.decider = new NetDecider(opts.policy, opts.approver);
     this.resolver = opts.resolver;
     this.audit = opts.audit;
+    this.session = opts.session ?? 'egress';
     this.onError = opts.onError ?? ((e) => process.stderr.write(`cordon net: ${(e as Error)?.stack ?? String(e)}\n`));
   }
 
@@ -205,13 +234,12 @@ export class Gateway {
     const ev: NetAuditEvent = {
       kind: 'net', ...extra,
       port: v.port, decision: v.allowed ? v.decision.decision : 'deny', rule: v.decision.rule, reason: v.decision.reason,
-      time: new Date().toISOString(),
     };
     if (v.host !== undefined) ev.host = v.host;
     if (v.ip !== undefined) ev.ip = v.ip;
     if (v.decision.message !== undefined) ev.message = v.decision.message;
     try {
-      await this.audit.append(ev);
+      await this.audit.append(toAuditEvent(ev, this.session, this.decider.compiled.digest));
       return v;
     } catch (e) {
       return { ...v, allowed: false, decision: denial('audit-failed', `the audit trail could not record this connection (${(e as Error)?.message ?? String(e)}), so it is denied`) };
@@ -219,8 +247,8 @@ export class Gateway {
   }
 
   /** Best-effort event whose failure cannot undo anything (closes, byte counts). */
-  note(ev: Omit<NetAuditEvent, 'kind' | 'time'>): void {
+  note(ev: Omit<NetAuditEvent, 'kind'>): void {
     if (!this.audit) return;
-    this.audit.append({ kind: 'net', ...ev, time: new Date().toISOString() }).catch((e) => this.onError(e));
+    this.audit.append(toAuditEvent({ kind: 'net', ...ev }, this.session, this.decider.compiled.digest)).catch((e) => this.onError(e));
   }
 }

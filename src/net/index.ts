@@ -10,7 +10,7 @@ export { staticResolver, dnsServerResolver, systemResolver } from './resolver.js
 export type { Resolver } from './resolver.js';
 export { NetDecider, hostGlob } from './decide.js';
 export type { Approver, NetTarget } from './decide.js';
-export { Gateway } from './gateway.js';
+export { Gateway, toAuditEvent } from './gateway.js';
 export type { NetAuditEvent, NetAuditSink, Verdict, Via } from './gateway.js';
 export { inspectFirstFlight } from './inspect.js';
 export { answerDns } from './dns.js';
