@@ -1,0 +1,13 @@
+// The sandbox support surface the sandbox core imports, pinned: a change here is a
+// deliberate API change the core must follow.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as support from '../../src/sandbox/support.js';
+
+test('src/sandbox/support.ts exports exactly the support API', () => {
+  assert.deepEqual(Object.keys(support).sort(), [
+    'CgroupError', 'SECRET_NAME_PATTERNS', 'SessionCgroup', 'TrashError', 'applyEnvPolicy', 'createSessionCgroup',
+    'globMatch', 'listTrash', 'moveToTrash', 'parseCgroupMounts', 'parseProcCgroup', 'resolveLayout',
+    'restoreFromTrash', 'secretNamePattern', 'secretValueRule', 'trashRoot',
+  ]);
+});
