@@ -17,28 +17,14 @@
 // Processes forked before `addPid` ran stay outside: add the pid before it can fork.
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { resolveLayout } from './cgroup-hierarchy.js';
+import { CgroupError, CPU_PERIOD_US, planLimits, verifyLimit } from './cgroup-limits.js';
+import type { ResourceLimitsInput } from './cgroup-limits.js';
+
+export { CgroupError } from './cgroup-limits.js';
+export type { ResourceLimitsInput } from './cgroup-limits.js';
 import type { CgroupLayout } from './cgroup-hierarchy.js';
 
-/** `resource_limits` after schema parsing (durations in milliseconds). */
-export interface ResourceLimitsInput {
-  max_memory_mb?: number | undefined;
-  memory_swap_max_mb?: number | undefined;
-  cpu_quota_percent?: number | undefined;
-  pids_max?: number | undefined;
-  command_timeout?: number | undefined;
-  session_timeout?: number | undefined;
-  idle_timeout?: number | undefined;
-}
-
 export type KillReason = 'command_timeout' | 'session_timeout' | 'idle_timeout' | 'teardown' | 'requested';
-
-export class CgroupError extends Error {
-  readonly exitCode = 126;
-  constructor(message: string, readonly limit?: string) {
-    super(message);
-    this.name = 'CgroupError';
-  }
-}
 
 export interface AppliedLimit {
   limit: keyof ResourceLimitsInput;
@@ -70,8 +56,6 @@ export interface SessionCgroupOptions {
 }
 
 const SESSION_RE = /^[A-Za-z0-9._-]{1,64}$/;
-const CPU_PERIOD_US = 100_000;
-const MB = 1024 * 1024;
 
 function errText(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
@@ -94,59 +78,6 @@ function readKeyed(file: string): Map<string, number> {
     // absent on this kernel: reported as zero by the callers
   }
   return m;
-}
-
-interface LimitPlan {
-  limit: keyof ResourceLimitsInput;
-  controller: string;
-  /** v2 file and value; v1 file and value. */
-  v2: { file: string; value: string; exact: boolean };
-  v1: { file: string; value: string; exact: boolean };
-}
-
-function planLimits(l: ResourceLimitsInput): LimitPlan[] {
-  const plans: LimitPlan[] = [];
-  const posInt = (name: keyof ResourceLimitsInput, v: number | undefined, min: number): v is number => {
-    if (v === undefined) return false;
-    if (!Number.isInteger(v) || v < min) throw new CgroupError(`resource_limits.${name} must be an integer >= ${min} (got ${v})`, name);
-    return true;
-  };
-  if (posInt('max_memory_mb', l.max_memory_mb, 1)) {
-    const b = String(l.max_memory_mb * MB);
-    plans.push({ limit: 'max_memory_mb', controller: 'memory', v2: { file: 'memory.max', value: b, exact: false }, v1: { file: 'memory.limit_in_bytes', value: b, exact: false } });
-  }
-  if (posInt('memory_swap_max_mb', l.memory_swap_max_mb, 0)) {
-    // v1 has no swap-only knob: memsw limits memory+swap, so it needs max_memory_mb alongside.
-    if (l.max_memory_mb === undefined) {
-      plans.push({ limit: 'memory_swap_max_mb', controller: 'memory', v2: { file: 'memory.swap.max', value: String(l.memory_swap_max_mb * MB), exact: false }, v1: { file: '', value: '', exact: false } });
-    } else {
-      plans.push({
-        limit: 'memory_swap_max_mb', controller: 'memory',
-        v2: { file: 'memory.swap.max', value: String(l.memory_swap_max_mb * MB), exact: false },
-        v1: { file: 'memory.memsw.limit_in_bytes', value: String((l.max_memory_mb + l.memory_swap_max_mb) * MB), exact: false },
-      });
-    }
-  }
-  if (posInt('pids_max', l.pids_max, 1)) {
-    const v = String(l.pids_max);
-    plans.push({ limit: 'pids_max', controller: 'pids', v2: { file: 'pids.max', value: v, exact: true }, v1: { file: 'pids.max', value: v, exact: true } });
-  }
-  if (posInt('cpu_quota_percent', l.cpu_quota_percent, 1)) {
-    // Percent of one CPU: 50 = half a core, 200 = two cores.
-    const quota = String(Math.round((l.cpu_quota_percent * CPU_PERIOD_US) / 100));
-    plans.push({ limit: 'cpu_quota_percent', controller: 'cpu', v2: { file: 'cpu.max', value: `${quota} ${CPU_PERIOD_US}`, exact: true }, v1: { file: 'cpu.cfs_quota_us', value: quota, exact: true } });
-  }
-  for (const t of ['command_timeout', 'session_timeout', 'idle_timeout'] as const) posInt(t, l[t], 1);
-  return plans;
-}
-
-/** The kernel rounds memory limits down to a page; accept anything within one page below. */
-function verify(file: string, want: string, exact: boolean): boolean {
-  const got = readTrim(file);
-  if (exact) return got === want;
-  const g = Number(got);
-  const w = Number(want);
-  return Number.isFinite(g) && g <= w && w - g < 65536;
 }
 
 export class SessionCgroup {
@@ -208,6 +139,7 @@ export class SessionCgroup {
 
   /** SIGKILLs every process in the session (cgroup.kill), once; later calls are no-ops. */
   kill(reason: KillReason = 'requested'): void {
+    if (this.destroyed) return; // removed: no process is left to kill
     if (this.reason === undefined) {
       this.reason = reason;
       for (const fn of this.listeners) {
@@ -462,7 +394,7 @@ export function createSessionCgroup(opts: SessionCgroupOptions): SessionCgroup {
       } catch (e) {
         throw new CgroupError(`resource_limits.${p.limit} cannot be applied: writing "${spec.value}" to ${file} failed (${errText(e)}); refusing to run without the limit`, p.limit);
       }
-      if (!verify(file, spec.value, spec.exact)) {
+      if (!verifyLimit(file, spec.value, spec.exact)) {
         throw new CgroupError(`resource_limits.${p.limit} did not take: ${file} reads "${readTrim(file)}" after writing "${spec.value}"`, p.limit);
       }
       applied.push({ limit: p.limit, controller: p.controller, file, value: spec.value, hierarchy: h });
