@@ -56,13 +56,14 @@ export function registerPolicyCommands(program: Command): Command {
       .command('test')
       .description('show the decision a policy gives one operation')
       .argument('<file>', 'policy file or built-in name')
+      .argument('[argv...]', 'for exec: the command and its arguments, after `--`')
       .requiredOption('--op <OP>', 'file:<operation> | net:connect | exec | unix:<operation> | signal | mcp:call | tool:call | http:request')
       .option('--path <PATH>', 'file or socket path (relative paths resolve against the current directory; symlinks are followed)')
       .option('--host <HOST>', 'host name (net, http)')
       .option('--ip <IP>', 'address (net)')
       .option('--port <N>', 'port (net)', (v) => parsePort(v))
       .option('--protocol <P>', 'tcp or udp (net)')
-      .option('--argv <ARG...>', 'command and arguments (exec); a bare name is looked up on PATH')
+      .option('--argv <ARG...>', 'command and arguments (exec; or give them after `--`); a bare name is looked up on PATH')
       .option('--depth <N>', 'process depth (exec; 0 = the command Cordon started)', (v) => Number(v))
       .option('--signal <SIG>', 'signal name or number')
       .option('--target <CLASSES>', 'signal target classes, comma-separated (self, children, session, external, ...)')
@@ -70,7 +71,8 @@ export function registerPolicyCommands(program: Command): Command {
       .option('--tool <NAME>', 'MCP or in-process tool')
       .option('--method <M>', 'HTTP method')
       .option('--json', 'machine-readable output'),
-  ).action(async (file: string, opts: PolicyVarOptions & Record<string, unknown>) => {
+  ).action(async (file: string, rest: string[], opts: PolicyVarOptions & Record<string, unknown>) => {
+    if (rest.length > 0) opts.argv = [...((opts.argv as string[] | undefined) ?? []), ...rest];
     const { compilePolicy, operationFromSpec, describeOperation, OperationSpecError } = await import('../policy/index.js');
     const c = compilePolicy(loadCliPolicy(file, opts));
     const spec = { ...opts, op: String(opts.op) } as Parameters<typeof operationFromSpec>[0];
