@@ -1,4 +1,85 @@
-// `cordon` subcommands owned by the run part. Placeholder until that part lands.
+// `cordon run` and `cordon detect`: the sandbox part's commands. The sandbox modules load lazily
+// inside the actions so other subcommands do not pay for them.
 import type { Command } from 'commander';
+import { EXIT } from './exit-codes.js';
+import { loadCliPolicy, type PolicyVarOptions } from './policy-load.js';
 
-export function registerRunCommands(_program: Command): void {}
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+interface RunOpts extends PolicyVarOptions {
+  policy?: string;
+  audit?: string;
+  jsonEvents?: string;
+  allowDegraded: string[];
+  verbose?: boolean;
+}
+
+function usage(msg: string): Error {
+  return Object.assign(new Error(msg), { exitCode: EXIT.USAGE });
+}
+
+export function registerRunCommands(program: Command): void {
+  program
+    .command('run')
+    .description('run a command and its whole process tree under a policy, enforced by the kernel')
+    .argument('<command...>', 'the command and its arguments (put them after `--`)')
+    .option('--policy <FILE>', 'policy file or built-in name (default: agent-default)')
+    .option('--project-root <DIR>', 'value of ${PROJECT_ROOT} (default: detected from the current directory)')
+    .option('--var <NAME=VALUE>', 'define a policy variable (repeatable)', collect, [])
+    .option('--audit <FILE>', 'audit log file (default: a per-session file under the state directory)')
+    .option('--json-events <FD>', 'write each decision as a JSON line to this open file descriptor')
+    .option('--allow-degraded <NAME>', 'run without a protection this host lacks, by name: landlock, exec-verify (repeatable)', collect, [])
+    .option('-v, --verbose', 'print the session id, audit file and environment removals on stderr')
+    .action(async (command: string[], opts: RunOpts) => {
+      const sandbox = await import('../sandbox/index.js');
+      const { compilePolicy } = await import('../policy/index.js');
+      for (const d of opts.allowDegraded) {
+        if (!(sandbox.DEGRADABLE as readonly string[]).includes(d)) throw usage(`--allow-degraded takes one of ${sandbox.DEGRADABLE.join(', ')} (got "${d}")`);
+      }
+      let onEvent;
+      if (opts.jsonEvents !== undefined) {
+        const fd = Number(opts.jsonEvents);
+        if (!Number.isInteger(fd) || fd < 3) throw usage(`--json-events takes an open file descriptor number >= 3 (got "${opts.jsonEvents}")`);
+        onEvent = sandbox.jsonEventWriter(fd);
+      }
+      const policy = compilePolicy(loadCliPolicy(opts.policy ?? 'agent-default', opts));
+      const verbose = opts.verbose ? (l: string) => process.stderr.write(`cordon: ${l}\n`) : undefined;
+      const { requestApproval } = await import('../approvals/index.js');
+      // Ctrl-C reaches the sandboxed command directly (same process group); we stay up to record.
+      const ignore = () => {};
+      process.on('SIGINT', ignore);
+      process.on('SIGQUIT', ignore);
+      try {
+        const res = await sandbox.runCommand({
+          argv: command,
+          policy,
+          cwd: process.cwd(),
+          degraded: opts.allowDegraded as never,
+          approver: (r) => requestApproval(r),
+          ...(opts.audit ? { auditFile: opts.audit } : {}),
+          ...(onEvent ? { onEvent } : {}),
+          ...(verbose ? { verbose } : {}),
+        });
+        if (res.cordonError) {
+          process.stderr.write(`cordon: ${res.cordonError}\n`);
+          process.exitCode = EXIT.CANNOT_RUN;
+          return;
+        }
+        process.exitCode = res.exitCode;
+      } finally {
+        process.off('SIGINT', ignore);
+        process.off('SIGQUIT', ignore);
+      }
+    });
+
+  program
+    .command('detect')
+    .description('probe what this host can enforce (real installs, not header checks) and print a score')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      const { detectHost, formatDetect } = await import('../sandbox/index.js');
+      const r = detectHost();
+      process.stdout.write(opts.json ? `${JSON.stringify(r, null, 2)}\n` : formatDetect(r));
+      process.exitCode = r.ready ? EXIT.OK : EXIT.CHECK_FAILED;
+    });
+}

@@ -1,0 +1,381 @@
+/* cordon-supervisor entry point: spec in, sandbox up, notification loop, exit status out.
+ *
+ * Process layout:
+ *   supervisor (host namespaces; not dumpable; setns'd into the sandbox's mount namespace)
+ *     └─ init: PID 1 of a new PID/mount/IPC/UTS[/net] namespace, PDEATHSIG=SIGKILL
+ *          └─ command: caps dropped, no_new_privs, Landlock, seccomp filter, then exec
+ * The supervisor dying kills init (PDEATHSIG), and PID 1 dying kills its whole namespace:
+ * no enforcement-free survivors (invariant 4). The sandbox cannot see the supervisor (it is
+ * outside the PID namespace), cannot ptrace (static filter), cannot signal it (Landlock scope
+ * and PID namespace), and never holds the notify fd or the control socket (invariant 3).
+ */
+#include "sup.h"
+#include "req.h"
+#include "resolve.h"
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+#ifndef SECBIT_NOROOT
+#define SECBIT_NOROOT (1 << 0)
+#define SECBIT_NOROOT_LOCKED (1 << 1)
+#define SECBIT_NO_SETUID_FIXUP (1 << 2)
+#define SECBIT_NO_SETUID_FIXUP_LOCKED (1 << 3)
+#define SECBIT_KEEP_CAPS_LOCKED (1 << 5)
+#endif
+
+extern char **environ;
+extern int g_trash_fd;
+
+struct spec {
+  uint32_t opts;
+  char **argv, **envp, **wroots;
+  size_t argc, envc, nw;
+  char *cwd;
+  int cg_fds[8];
+  int ncg;
+};
+static struct spec S;
+
+static void push(char ***v, size_t *n, const char *s) {
+  *v = realloc(*v, (*n + 2) * sizeof **v);
+  if (!*v) die("out of memory");
+  (*v)[(*n)++] = (char *)s;
+  (*v)[*n] = NULL;
+}
+
+static void read_spec(void) {
+  for (;;) {
+    size_t len;
+    uint8_t *f = read_frame(CTL_FD, &len);
+    if (!f) die("control socket closed before the spec was complete");
+    struct rd r = { f, len, 0, 0 };
+    uint8_t t = r_u8(&r);
+    switch (t) {
+      case 'O': {
+        S.opts = r_u32(&r);
+        uint32_t trash = r_u32(&r);
+        g_trash_fd = trash == 0xffffffffu ? -1 : (int)trash;
+        uint32_t n = r_u32(&r);
+        for (uint32_t i = 0; i < n && i < 8; i++) S.cg_fds[S.ncg++] = (int)r_u32(&r);
+        break;
+      }
+      case 'A': push(&S.argv, &S.argc, r_str(&r, NULL)); break;
+      case 'E': push(&S.envp, &S.envc, r_str(&r, NULL)); break;
+      case 'W': push(&S.wroots, &S.nw, r_str(&r, NULL)); break;
+      case 'P': { extern char **g_protected; extern size_t g_nprotected; push(&g_protected, &g_nprotected, r_str(&r, NULL)); break; }
+      case 'C': S.cwd = (char *)r_str(&r, NULL); break;
+      case 'G': free(f); return;
+      default: die("unknown spec message type %d", t);
+    }
+    if (r.bad) die("malformed spec message of type '%c'", t);
+    free(f);
+  }
+}
+
+/* ---------------- the command process ---------------- */
+static void cmd_fail(int sp, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+static void cmd_fail(int sp, const char *fmt, ...) {
+  char msg[600];
+  msg[0] = 'E';
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg + 1, sizeof msg - 1, fmt, ap);
+  va_end(ap);
+  if (send(sp, msg, strlen(msg), 0) < 0) { /* supervisor gone: nothing to tell */ }
+  _exit(126);
+}
+
+static int drop_caps(void) {
+  if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+                                   SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED) < 0 && errno != EPERM)
+    return -1;
+  for (int c = 0; c <= 63; c++) {
+    if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL && errno != EPERM) return -1;
+  }
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  struct __user_cap_data_struct d[2];
+  memset(d, 0, sizeof d);
+  if (syscall(SYS_capset, &h, d) < 0) return -1;
+  return 0;
+}
+
+static void run_command(int sp) __attribute__((noreturn));
+static void run_command(int sp) {
+  /* Only stdin/stdout/stderr and the handshake socket survive into the sandbox. */
+  if (dup2(sp, 3) < 0) cmd_fail(sp, "dup2 failed: %m");
+  sp = 3;
+  fcntl(sp, F_SETFD, FD_CLOEXEC);
+  if (syscall(SYS_close_range, 4, ~0U, 0) < 0) cmd_fail(sp, "close_range failed: %m");
+  if (S.cwd && chdir(S.cwd) < 0) cmd_fail(sp, "cannot change to the working directory %s: %m", S.cwd);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) cmd_fail(sp, "prctl(PR_SET_NO_NEW_PRIVS) failed: %m");
+  if (drop_caps() < 0) cmd_fail(sp, "dropping capabilities failed: %m");
+  int abi = landlock_abi();
+  if (abi > 0) {
+    const char *none[] = { NULL };
+    int rc = apply_landlock(abi, S.wroots ? (const char *const *)S.wroots : none);
+    if (rc < 0 && !(S.opts & OPT_DEGRADE_LANDLOCK)) cmd_fail(sp, "Landlock restrict_self failed: %s", strerror(-rc));
+  } else if (!(S.opts & OPT_DEGRADE_LANDLOCK)) {
+    cmd_fail(sp, "Landlock is not available on this kernel (needs 5.13+ with landlock in the LSM list)");
+  }
+  int lfd, killable;
+  int rc = install_filter((S.opts & OPT_TRAP_UNIX) != 0, (S.opts & OPT_TRAP_SIGNAL) != 0, &lfd, &killable);
+  if (rc < 0) cmd_fail(sp, "installing the seccomp filter failed: %s", strerror(-rc));
+  /* Hand the listener to the supervisor, then forget it: the sandbox never holds it. */
+  char ok[2] = { killable ? 'K' : 'O', 0 };
+  struct iovec io = { ok, 1 };
+  union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } c;
+  memset(&c, 0, sizeof c);
+  struct msghdr m = { .msg_iov = &io, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof c.b };
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &lfd, sizeof(int));
+  if (sendmsg(sp, &m, 0) < 0) _exit(126);
+  close(lfd);
+  close(sp);
+  environ = S.envp ? S.envp : (char *[]){ NULL };
+  execvp(S.argv[0], S.argv);
+  int e = errno;
+  fprintf(stderr, "cordon: cannot run %s: %s\n", S.argv[0], strerror(e));
+  _exit(e == ENOENT ? 127 : 126);
+}
+
+/* ---------------- init: PID 1 of the sandbox ---------------- */
+static void lo_up(void) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    ioctl(s, SIOCSIFFLAGS, &ifr);
+  }
+  close(s);
+}
+
+static void init_main(int go_r, int ready_w, int status_w, int sp) __attribute__((noreturn));
+static void init_main(int go_r, int ready_w, int status_w, int sp) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  char b;
+  if (read(go_r, &b, 1) != 1) _exit(1); /* supervisor died before we armed PDEATHSIG */
+  const char *err = NULL;
+  if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) err = "making / a slave mount failed";
+  else if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) err = "mounting the sandbox's /proc failed";
+  else {
+    struct stat st;
+    if (stat("/dev/shm", &st) == 0) mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+    sethostname("cordon", 6);
+    if (S.opts & OPT_NEWNET) lo_up();
+    for (int i = 0; i < S.ncg; i++) {
+      if (write(S.cg_fds[i], "0", 1) != 1) { err = "joining the session's cgroup failed"; break; }
+      close(S.cg_fds[i]);
+    }
+  }
+  if (err) {
+    char msg[300];
+    snprintf(msg, sizeof msg, "E%s: %s", err, strerror(errno));
+    if (write(ready_w, msg, strlen(msg)) < 0) _exit(1);
+    _exit(1);
+  }
+  if (write(ready_w, "R", 1) != 1) _exit(1);
+  close(ready_w);
+  pid_t cmd = fork();
+  if (cmd < 0) _exit(1);
+  if (cmd == 0) {
+    close(status_w);
+    close(go_r);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    run_command(sp);
+  }
+  close(sp);
+  /* Reap everything; when the command exits, report its status and end the sandbox. */
+  for (;;) {
+    int st;
+    pid_t p = waitpid(-1, &st, 0);
+    if (p < 0 && errno == EINTR) continue;
+    if (p < 0) _exit(1);
+    if (p == cmd) {
+      uint32_t v = (uint32_t)st;
+      if (write(status_w, &v, 4) != 4) { /* supervisor gone: we die with it */ }
+      _exit(0);
+    }
+  }
+}
+
+/* ---------------- supervisor ---------------- */
+static int recv_listener(int sp, int *killable) {
+  char data[600];
+  union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } c;
+  struct iovec io = { data, sizeof data - 1 };
+  struct msghdr m = { .msg_iov = &io, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof c.b };
+  ssize_t n = recvmsg(sp, &m, MSG_CMSG_CLOEXEC);
+  if (n <= 0) die("the sandboxed command exited during setup");
+  data[n] = 0;
+  if (data[0] == 'E') die("%s", data + 1);
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+  if (!cm || cm->cmsg_type != SCM_RIGHTS) die("setup handshake carried no seccomp listener");
+  int fd;
+  memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+  *killable = data[0] == 'K';
+  return fd;
+}
+
+static void keep_caps_for_supervision(void) {
+  /* Same credentials as the sandbox for everything we emulate, except reading target memory,
+   * verifying execs (CAP_SYS_PTRACE) and killing tracees (CAP_KILL). */
+  struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  struct __user_cap_data_struct d[2];
+  memset(d, 0, sizeof d);
+  d[0].effective = d[0].permitted = (1u << CAP_SYS_PTRACE) | (1u << CAP_KILL);
+  if (syscall(SYS_capset, &h, d) < 0) die("capset (dropping the supervisor's own capabilities) failed: %m");
+}
+
+int probe_main(void);
+
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--probe") == 0) return probe_main();
+  if (fcntl(CTL_FD, F_GETFD) < 0) {
+    fprintf(stderr, "cordon-supervisor: no control socket on fd 3; this program is started by `cordon run`.\n");
+    return 126;
+  }
+  fcntl(CTL_FD, F_SETFD, FD_CLOEXEC);
+  prctl(PR_SET_DUMPABLE, 0);
+  read_spec();
+  if (!S.argc) die("no command given");
+  if (geteuid() != 0) die("cordon run needs root for its namespaces and cgroups (running as uid %d)", (int)geteuid());
+  int abi = landlock_abi();
+  if (abi < 1 && !(S.opts & OPT_DEGRADE_LANDLOCK))
+    die("Landlock is not available on this kernel (needs 5.13+ with landlock enabled); rerun with --allow-degraded=landlock to run without it");
+  g_host_proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (g_host_proc < 0) die("cannot open /proc: %m");
+  int go[2], ready[2], status[2], sp[2];
+  if (pipe2(go, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0 ||
+      socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+    die("pipe/socketpair failed: %m");
+  unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
+  if (S.opts & OPT_NEWNET) flags |= CLONE_NEWNET;
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  sigaddset(&mask, SIGPIPE);
+  sigprocmask(SIG_BLOCK, &mask, NULL);
+  pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+  if (pid < 0) die("clone into new namespaces failed: %m");
+  if (pid == 0) {
+    sigprocmask(SIG_UNBLOCK, &mask, NULL);
+    close(go[1]); close(ready[0]); close(status[0]); close(sp[0]); close(CTL_FD);
+    if (g_trash_fd >= 0) close(g_trash_fd);
+    init_main(go[0], ready[1], status[1], sp[1]);
+  }
+  g_init_pid = pid;
+  close(go[0]); close(ready[1]); close(status[1]); close(sp[1]);
+  for (int i = 0; i < S.ncg; i++) close(S.cg_fds[i]);
+  if (write(go[1], "g", 1) != 1) die("init exited at start");
+  char msg[300];
+  ssize_t n = read(ready[0], msg, sizeof msg - 1);
+  if (n <= 0) die("sandbox init exited during setup");
+  msg[n] = 0;
+  if (msg[0] == 'E') die("%s", msg + 1);
+  char p[64];
+  snprintf(p, sizeof p, "%d/ns/mnt", pid);
+  int nsfd = openat(g_host_proc, p, O_RDONLY | O_CLOEXEC);
+  if (nsfd < 0 || setns(nsfd, CLONE_NEWNS) < 0) die("joining the sandbox's mount namespace failed: %m");
+  close(nsfd);
+  if (chdir("/") < 0) die("chdir / failed: %m");
+  int killable = 0;
+  g_notify_fd = recv_listener(sp[0], &killable);
+  close(sp[0]);
+  uint64_t one = SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
+  int sync_wake = ioctl(g_notify_fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, one) == 0;
+  notify_init();
+  keep_caps_for_supervision();
+  int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0) die("signalfd failed: %m");
+  fcntl(CTL_FD, F_SETFL, fcntl(CTL_FD, F_GETFL) | O_NONBLOCK);
+  {
+    struct buf b;
+    b_init(&b, 'S');
+    b_u32(&b, (uint32_t)pid);
+    b_u32(&b, (uint32_t)abi);
+    b_u32(&b, (uint32_t)(sync_wake | killable << 1));
+    if (b_send(&b) < 0) { kill(pid, SIGKILL); return 1; }
+  }
+  int have_status = 0;
+  uint32_t cmd_status = 0;
+  struct pollfd pf[4] = {
+    { g_notify_fd, POLLIN, 0 }, { CTL_FD, POLLIN, 0 }, { status[0], POLLIN, 0 }, { sfd, POLLIN, 0 },
+  };
+  for (;;) {
+    int k = poll(pf, 4, -1);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) die("poll failed: %m");
+    if (pf[0].revents & POLLIN) handle_notification();
+    if (pf[0].revents & (POLLHUP | POLLERR | POLLNVAL)) pf[0].fd = -1; /* no filtered process left */
+    if (pf[1].revents) {
+      if (ctl_pump() < 0) {
+        /* Node is gone: nobody can decide or audit, so the sandbox ends now. */
+        kill(pid, SIGKILL);
+        return 1;
+      }
+      size_t len;
+      uint8_t *f;
+      while ((f = ctl_next(&len))) {
+        struct rd r = { f, len, 0, 0 };
+        uint8_t t = r_u8(&r);
+        if (t == 'a') handle_answer(&r);
+        else if (t == 'T') kill(pid, SIGKILL); /* terminate (timeout, Ctrl-C) */
+        free(f);
+      }
+    }
+    if (pf[2].revents) {
+      if (read(status[0], &cmd_status, 4) == 4) have_status = 1;
+      pf[2].fd = -1;
+    }
+    if (pf[3].revents) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) == sizeof si) {}
+      for (;;) {
+        int st;
+        pid_t w = waitpid(-1, &st, __WALL | WNOHANG);
+        if (w <= 0) break;
+        if (w == pid) {
+          if (!have_status && read(status[0], &cmd_status, 4) == 4) have_status = 1;
+          struct buf b;
+          b_init(&b, 'Y');
+          b_u32(&b, have_status ? cmd_status : (uint32_t)(SIGKILL));
+          b_u32(&b, have_status);
+          b_send(&b);
+          return 0;
+        }
+        exec_on_stop(w, st);
+      }
+    }
+  }
+}

@@ -1,0 +1,50 @@
+/* One trapped syscall between its notification and its answer. */
+#ifndef CORDON_REQ_H
+#define CORDON_REQ_H
+#include <limits.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "sup.h"
+
+enum { K_OPEN, K_MUT, K_EXEC, K_UNIX, K_SIG };
+
+struct req {
+  int used;
+  uint32_t id;
+  uint64_t nid;            /* seccomp notification id */
+  pid_t pid;               /* thread id (host pid namespace) */
+  int nr, kind;
+  uint64_t a[6];           /* syscall arguments */
+  int fd1, fd2;            /* pinned O_PATH fds: object, or parent directory when base is set */
+  char base1[NAME_MAX + 1], base2[NAME_MAX + 1];
+  char path1[PATH_MAX], path2[PATH_MAX]; /* canonical paths the decision is about */
+  uint32_t ops1, ops2;
+  int exists, flags, mode, umask, isdir, isfifo;
+  char *symlink_target;    /* symlink(2)'s first argument */
+  /* exec */
+  dev_t dev, idev;
+  ino_t ino, iino;
+  int script;
+  char *argv;              /* NUL-separated */
+  size_t argv_len;
+  int argc;
+  char interp[PATH_MAX];
+  char argv0path[PATH_MAX]; /* the path string the caller passed */
+  /* unix */
+  int sockop;              /* 0 connect, 1 bind */
+  /* signal */
+  int sig;
+};
+
+struct req *req_new(void);
+void req_free(struct req *r);
+void respond(struct req *r, int64_t val, int err);
+void respond_continue(struct req *r);
+void ask_node(struct req *r);
+/* exec.c */
+int exec_prepare(struct req *r);
+void exec_allow(struct req *r);
+void exec_deny(struct req *r, int err, const char *msg);
+void exec_on_stop(pid_t pid, int status);
+int exec_depth(pid_t tid);
+#endif

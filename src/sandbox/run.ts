@@ -1,0 +1,70 @@
+// `cordon run` end to end: policy → environment → audit log → cgroup → supervisor → status.
+// Each step that cannot be enforced stops the run with exitCode 126 and says which one.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CompiledPolicy } from '../policy/index.js';
+import { applyEnvPolicy, createSessionCgroup, moveToTrash, trashRoot } from './support.js';
+import { newSessionId, openProcsFds, runSandbox, SandboxError, type Approver, type RunSandboxResult, type SandboxEvent } from './session.js';
+import type { Degradable } from './spec.js';
+
+export interface RunCommandOptions {
+  argv: string[];
+  policy: CompiledPolicy;
+  cwd: string;
+  /** Audit chain file (default: <state>/sessions/<session>.jsonl). */
+  auditFile?: string;
+  degraded?: readonly Degradable[];
+  onEvent?: (e: SandboxEvent) => void;
+  /** Environment before env_policy (default process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
+  approver?: Approver;
+  verbose?: (line: string) => void;
+}
+
+export async function runCommand(o: RunCommandOptions): Promise<RunSandboxResult & { session: string; auditFile: string }> {
+  const { openAuditLog, stateDir } = await import('../audit/index.js');
+  const session = newSessionId();
+  const state = stateDir();
+  const auditFile = o.auditFile ?? join(state, 'sessions', `${session}.jsonl`);
+  o.verbose?.(`session ${session}; audit log ${auditFile}`);
+  const envResult = applyEnvPolicy(o.policy.policy.env_policy, o.env ?? process.env);
+  for (const r of envResult.removed) o.verbose?.(`env: not passing ${r.name} (${r.reason}: ${r.detail})`);
+  let audit;
+  try {
+    mkdirSync(join(state, 'sessions'), { recursive: true, mode: 0o700 });
+    audit = await openAuditLog({ file: auditFile });
+  } catch (e) {
+    throw new SandboxError(`cannot open the audit log ${auditFile}: ${(e as Error).message}. Every decision must be recorded, so nothing ran; pass --audit FILE to choose another place.`);
+  }
+  const limits = o.policy.policy.resource_limits;
+  let cgroup;
+  try {
+    cgroup = createSessionCgroup({ session, limits: limits ?? {} });
+  } catch (e) {
+    await audit.close().catch(() => {});
+    throw new SandboxError(`cannot create the session's cgroup: ${(e as Error).message}. cordon run tracks and kills the whole process tree through it (and enforces resource_limits), so nothing ran.`);
+  }
+  let fds: number[] = [];
+  try {
+    fds = openProcsFds(cgroup.procsFiles);
+    await audit.append({ kind: 'session', operation: 'start', subject: session, session, policyDigest: o.policy.digest, fields: { argv: o.argv, cwd: o.cwd, policy: o.policy.policy.name } });
+    let killedBy: string | undefined;
+    cgroup.onKill((r) => { killedBy = r; });
+    cgroup.startTimers();
+    const res = await runSandbox({
+      argv: o.argv, policy: o.policy, cwd: o.cwd, env: envResult.env, audit, session, degraded: o.degraded ?? [],
+      protectedPaths: [state, trashRoot(), auditFile],
+      cgroupProcsFds: fds,
+      trash: (p, s) => { moveToTrash(p, s); },
+      ...(o.approver ? { approver: o.approver } : {}),
+      ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+    });
+    fds = [];
+    if (killedBy && killedBy !== 'teardown') res.cordonError ??= `the command was stopped by resource_limits (${killedBy})`;
+    await audit.append({ kind: 'session', operation: 'end', subject: session, session, fields: { exitCode: res.exitCode, ...(res.cordonError ? { error: res.cordonError } : {}) } });
+    return { ...res, session, auditFile };
+  } finally {
+    await cgroup.destroy().catch(() => {});
+    await audit.close().catch(() => {});
+  }
+}

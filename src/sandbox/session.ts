@@ -1,0 +1,247 @@
+// One `cordon run` session: starts native/build/cordon-supervisor with the control socket on
+// fd 3, sends the spec, answers its questions with the policy, carries out approve (a human),
+// soft_delete (the trash) and audit, and returns the command's exit status.
+//
+// Fail closed: the supervisor refusing to start (missing kernel feature, bad spec) is an error
+// with exitCode 126 naming the cause; an audit append that fails denies the operation (deny,
+// approve and audit decisions wait for the append before answering) or, for an allow answered
+// before its record became durable, ends the whole session (exit 126). If this process dies, the
+// supervisor sees its control socket close and kills the sandbox.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CompiledPolicy, Decision } from '../policy/index.js';
+import type { AuditEventInput, AuditSink } from '../audit/index.js';
+import { answerFor, decideQuestion, describe, type Answer, type Question, parseQuestion } from './decide.js';
+import { ANS, FrameReader, FrameSplitter, FrameWriter, TO_SUPERVISOR } from './protocol.js';
+import { buildSpec, encodeSpec, type Degradable } from './spec.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const SUPERVISOR_PATH = join(ROOT, 'native', 'build', 'cordon-supervisor');
+
+export class SandboxError extends Error {
+  constructor(message: string, readonly exitCode = 126) {
+    super(message);
+    this.name = 'SandboxError';
+  }
+}
+
+/** What `cordon run` reports as each decision happens (also the `--json-events` lines). */
+export interface SandboxEvent {
+  type: 'decision' | 'exec_killed' | 'started' | 'exit' | 'error';
+  time: string;
+  pid?: number;
+  kind?: Question['kind'];
+  subject?: string;
+  operation?: string;
+  decision?: Decision['decision'];
+  rule?: string;
+  message?: string;
+  detail?: string;
+  exitCode?: number;
+}
+
+export interface Approver {
+  (req: { summary: string; rule: string; message?: string | undefined; timeoutMs: number }): Promise<'allow' | 'deny'>;
+}
+
+export interface RunSandboxOptions {
+  argv: string[];
+  policy: CompiledPolicy;
+  cwd: string;
+  /** The command's environment after env_policy (the caller applies it). */
+  env: Record<string, string>;
+  audit: AuditSink;
+  session?: string;
+  degraded?: readonly Degradable[];
+  /** Files the sandbox may not touch at all (audit log, trash, Cordon's state dir). */
+  protectedPaths?: readonly string[];
+  /** fds (O_WRONLY cgroup.procs files) the sandbox's init writes itself into. */
+  cgroupProcsFds?: number[];
+  approver?: Approver;
+  trash?: (path: string, session: string) => void;
+  onEvent?: (e: SandboxEvent) => void;
+  supervisorPath?: string;
+}
+
+export interface RunSandboxResult {
+  /** The command's status: its exit code, or 128+N when killed by signal N. */
+  exitCode: number;
+  signal?: number;
+  /** Set when the session was ended by Cordon (audit failure) rather than by the command. */
+  cordonError?: string;
+  sandboxPid: number;
+}
+
+const AUDIT_KIND = { file: 'file', exec: 'exec', unix: 'unix_socket', signal: 'signal' } as const;
+
+export function newSessionId(): string {
+  return `s-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+export function runSandbox(o: RunSandboxOptions): Promise<RunSandboxResult> {
+  const sup = o.supervisorPath ?? SUPERVISOR_PATH;
+  if (!existsSync(sup)) {
+    return Promise.reject(new SandboxError(`the native supervisor ${sup} is missing; run \`npm install\` (it builds native/ with the system C compiler)`));
+  }
+  const session = o.session ?? newSessionId();
+  const spec = buildSpec({ policy: o.policy.policy, argv: o.argv, env: o.env, cwd: o.cwd, degraded: o.degraded ?? [], protectedPaths: o.protectedPaths ?? [] });
+  const cg = o.cgroupProcsFds ?? [];
+  const child = spawn(sup, [], { stdio: ['inherit', 'inherit', 'inherit', 'pipe', ...cg], detached: false });
+  const ctl = child.stdio[3] as import('node:net').Socket;
+  const hasSchedule = o.policy.policy.schedule !== undefined;
+  const emit = (e: Omit<SandboxEvent, 'time'>) => o.onEvent?.({ time: new Date().toISOString(), ...e });
+
+  return new Promise<RunSandboxResult>((resolve, reject) => {
+    let fatal: string | undefined;
+    let cordonError: string | undefined;
+    let exit: { status: number; real: boolean } | undefined;
+    let sandboxPid = 0;
+    let settled = false;
+    const pending = new Set<Promise<unknown>>();
+
+    const send = (b: Buffer) => { if (!ctl.destroyed) ctl.write(b); };
+    const terminate = (why: string) => {
+      if (!cordonError) cordonError = why;
+      send(new FrameWriter(TO_SUPERVISOR.terminate).frame());
+    };
+    const answer = (q: Question, a: Answer) => {
+      send(new FrameWriter(TO_SUPERVISOR.answer).u32(q.id).u8(a.ans).u32(a.errno).u8(a.cacheable ? 1 : 0).str(a.text).frame());
+    };
+    const record = (q: Question, d: Decision, final: Decision['decision'], extra?: Record<string, unknown>): Promise<void> => {
+      const ev: AuditEventInput = {
+        kind: AUDIT_KIND[q.kind],
+        operation: q.kind === 'file' ? [...q.ops, ...q.ops2].join('+') : q.kind === 'exec' ? 'exec' : q.kind === 'unix' ? q.op : 'signal',
+        subject: q.kind === 'file' ? (q.path2 ? `${q.path} -> ${q.path2}` : q.path) : q.kind === 'exec' ? q.path : q.kind === 'unix' ? q.path : String(q.targetPid),
+        decision: final,
+        rule: d.rule,
+        policyDigest: o.policy.digest,
+        session,
+        process: { pid: q.pid, ...(q.kind === 'exec' ? { argv: q.argv } : {}) },
+      };
+      if (d.message) ev.message = d.message;
+      const fields: Record<string, unknown> = { ...extra };
+      if (q.kind === 'signal') Object.assign(fields, { signal: q.signal, targets: q.targets });
+      if (q.kind === 'exec') Object.assign(fields, { depth: q.depth, ...(q.interp ? { interpreter: q.interp } : {}) });
+      if (Object.keys(fields).length) ev.fields = fields;
+      emit({ type: 'decision', pid: q.pid, kind: q.kind, subject: ev.subject, operation: ev.operation, decision: final, rule: d.rule, ...(d.message ? { message: d.message } : {}) });
+      return o.audit.append(ev);
+    };
+
+    const onQuestion = async (q: Question) => {
+      const { decision: d } = decideQuestion(o.policy, q);
+      let a = answerFor(q, d, hasSchedule);
+      let final = d.decision;
+      const extra: Record<string, unknown> = {};
+      if (d.decision === 'approve') {
+        let verdict: 'allow' | 'deny' = 'deny';
+        try {
+          verdict = o.approver ? await o.approver({ summary: describe(q), rule: d.rule, message: d.message, timeoutMs: d.timeoutMs ?? 300_000 }) : 'deny';
+        } catch { verdict = 'deny'; }
+        extra.approval = verdict;
+        if (verdict === 'allow') a = { ans: ANS.allow, errno: 0, cacheable: false, text: '' };
+        final = verdict === 'allow' ? 'allow' : 'deny';
+      } else if (d.decision === 'soft_delete') {
+        if (q.kind === 'file' && !q.ops2.length && (q.ops.includes('delete') || q.ops.includes('rmdir')) && o.trash) {
+          try {
+            o.trash(q.path, session);
+            a = { ans: ANS.trash, errno: 0, cacheable: false, text: '' };
+          } catch (e) {
+            extra.trashError = (e as Error).message;
+            final = 'deny';
+          }
+        } else {
+          final = 'deny';
+          extra.note = 'soft_delete applies to deletions only; other operations under a soft_delete rule are denied';
+        }
+      }
+      if (a.ans === ANS.allow && d.decision === 'allow') {
+        // Plain allow: answer now, record durably in the background; a failed record ends the session.
+        answer(q, a);
+        const p = record(q, d, final, extra).catch((e: Error) => terminate(`audit write failed (${e.message}); the session was stopped because allowed operations can no longer be recorded`));
+        pending.add(p);
+        void p.finally(() => pending.delete(p));
+        return;
+      }
+      try {
+        await record(q, d, final, extra);
+      } catch (e) {
+        // Cannot record: deny, and stop the session (fail closed).
+        answer(q, { ans: ANS.deny, errno: 13, cacheable: false, text: 'cannot record this operation in the audit trail' });
+        terminate(`audit write failed (${(e as Error).message})`);
+        return;
+      }
+      answer(q, a);
+    };
+
+    const onFrame = (f: Buffer) => {
+      const r = new FrameReader(f);
+      const t = r.type;
+      r.skipType();
+      try {
+        if (t === 'Q') {
+          const q = parseQuestion(r);
+          void onQuestion(q).catch((e: Error) => {
+            answer(q, { ans: ANS.deny, errno: 13, cacheable: false, text: '' });
+            terminate(`internal error deciding ${describe(q)}: ${e.message}`);
+          });
+        } else if (t === 'S') {
+          sandboxPid = r.u32();
+          emit({ type: 'started', pid: sandboxPid, detail: `landlock ABI ${r.u32()}, flags ${r.u32()}` });
+        } else if (t === 'K') {
+          const pid = r.u32();
+          const expected = r.str();
+          const why = r.str();
+          emit({ type: 'exec_killed', pid, subject: expected, detail: why });
+          const p = o.audit.append({ kind: 'exec', operation: 'exec', subject: expected, decision: 'deny', rule: 'exec-verification', message: why, session, process: { pid }, policyDigest: o.policy.digest })
+            .catch((e: Error) => terminate(`audit write failed (${e.message})`));
+          pending.add(p);
+          void p.finally(() => pending.delete(p));
+        } else if (t === 'F') {
+          r.u32();
+          fatal = r.str();
+        } else if (t === 'Y') {
+          const status = r.u32();
+          exit = { status, real: r.u32() === 1 };
+        }
+      } catch (e) {
+        fatal = `protocol error from the supervisor: ${(e as Error).message}`;
+        child.kill('SIGKILL');
+      }
+    };
+
+    const split = new FrameSplitter();
+    ctl.on('data', (c: Buffer) => split.push(c, onFrame));
+    ctl.on('error', () => { /* the exit handler reports */ });
+    child.on('error', (e) => { if (!settled) { settled = true; reject(new SandboxError(`cannot start the supervisor ${sup}: ${e.message}`)); } });
+    child.on('close', async (code, sig) => {
+      for (const fd of cg) { try { closeSync(fd); } catch { /* already closed */ } }
+      await Promise.allSettled([...pending]);
+      if (settled) return;
+      settled = true;
+      if (fatal) return reject(new SandboxError(fatal));
+      if (!exit) return reject(new SandboxError(`the supervisor ended unexpectedly (${sig ?? `exit ${code}`}); the sandboxed command was killed with it`));
+      const st = exit.status;
+      const termsig = st & 0x7f;
+      const res: RunSandboxResult = termsig === 0 ? { exitCode: (st >> 8) & 0xff, sandboxPid } : { exitCode: 128 + termsig, signal: termsig, sandboxPid };
+      if (!exit.real) res.exitCode = 128 + 9;
+      if (cordonError) res.cordonError = cordonError;
+      emit({ type: 'exit', exitCode: res.exitCode });
+      resolve(res);
+    });
+    ctl.write(encodeSpec(spec, cg.map((_fd, i) => 4 + i)));
+  });
+}
+
+/** Writes events as JSON lines to an fd the caller opened (`--json-events FD`). */
+export function jsonEventWriter(fd: number): (e: SandboxEvent) => void {
+  return (e) => {
+    try { writeSync(fd, `${JSON.stringify(e)}\n`); } catch { /* reader went away: events are best effort, audit is not */ }
+  };
+}
+
+export function openProcsFds(files: readonly string[]): number[] {
+  return files.map((f) => openSync(f, 'w'));
+}
