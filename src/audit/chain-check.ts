@@ -15,7 +15,7 @@
 // A chain that verifies but has no `close` entry is `open`: the writer is running, crashed, or
 // its tail was cut at a line boundary; verify says so and fails unless told the chain is live.
 import type { KeyObject } from 'node:crypto';
-import { DigestRun, hashOf, Macer, macSuffixStart, parseHeader, type Header, zeroMac, zeroSeed, FORMAT_VERSION } from './format.js';
+import { DigestRun, Macer, macSuffixStart, parseHeader, type Header, zeroMac, zeroSeed, FORMAT_VERSION } from './format.js';
 import { verifyCheckpointSignature, type CheckpointStatement } from './checkpoint.js';
 import type { LoadedKey } from './key.js';
 import type { HashAlgorithm } from './types.js';
@@ -74,6 +74,13 @@ export class ChainChecker {
   private fileNo = -1;
   private atFileStart = false;
   private macers = new Map<string, Macer>();
+  private hashers = new Map<HashAlgorithm, Macer>();
+
+  private hasher(alg: HashAlgorithm): Macer {
+    let m = this.hashers.get(alg);
+    if (!m) { m = new Macer(alg, Buffer.alloc(32)); this.hashers.set(alg, m); }
+    return m;
+  }
 
   constructor(private readonly opts: CheckerOptions) {}
 
@@ -97,7 +104,6 @@ export class ChainChecker {
     if (!hdr) return this.fail(offset, lineNo, null, 'malformed', `line ${lineNo} is not a chain entry (${describeGarbage(buf, start, end)})`);
     if (hdr.v !== FORMAT_VERSION) return this.fail(offset, lineNo, hdr.seq, 'malformed', `entry ${hdr.seq} has format version ${hdr.v}; this cordon reads version ${FORMAT_VERSION}`);
     const macField = buf.toString('latin1', sfx + 8, end - 2);
-    const p = buf.subarray(start, sfx);
     const wantsBody = hdr.k !== 'event';
     let x: Record<string, unknown> = {};
     if (wantsBody) {
@@ -131,7 +137,7 @@ export class ChainChecker {
     if (alg !== st.alg) return this.fail(offset, lineNo, hdr.seq, 'malformed', `entry ${hdr.seq} carries a ${alg} MAC in a ${st.alg} chain`);
 
     const macer = this.macers.get(st.keyFp);
-    const h = hashOf(st.alg, p);
+    const h = this.hasher(st.alg).hInto(buf, start, sfx - start);
     if (macer && macer.mac(h) !== macField) {
       this.badCtx = { kind: 'mac', hdr, macField, expectSeq: st.nextSeq, lastMac: st.lastMac };
       return this.fail(offset, lineNo, hdr.seq, 'edited', '');
@@ -161,22 +167,8 @@ export class ChainChecker {
         break;
       }
       case 'checkpoint': {
-        const d = st.run.finish();
-        const cp = x.cp as CheckpointStatement | undefined;
-        const sig = typeof x.sig === 'string' ? x.sig : '';
-        const keyId = typeof x.keyId === 'string' ? x.keyId : '';
-        if (!cp || cp.d !== d || cp.seq !== hdr.seq - 1 || cp.head !== st.lastMac || cp.chain !== st.chain || cp.alg !== st.alg) {
-          return this.fail(offset, lineNo, hdr.seq, 'bad-checkpoint', `checkpoint ${hdr.seq} does not match the entries before it (digest ${String(cp?.d).slice(0, 16)}…, recomputed ${d.slice(0, 16)}…): an entry before it was changed, inserted or removed`);
-        }
-        this.checkpoints++;
-        const pk = this.opts.publicKeys.get(keyId);
-        if (pk) {
-          if (!verifyCheckpointSignature(pk, cp, sig)) return this.fail(offset, lineNo, hdr.seq, 'bad-checkpoint', `checkpoint ${hdr.seq}: the Ed25519 signature by key ${keyId.slice(0, 16)}… is invalid`);
-          this.checkpointsVerified++;
-          this.lastSignedSeq = hdr.seq;
-        } else if (this.opts.publicKeys.size > 0) {
-          return this.fail(offset, lineNo, hdr.seq, 'bad-checkpoint', `checkpoint ${hdr.seq} is signed by key ${keyId.slice(0, 16)}…, which is not among the public keys given`);
-        }
+        const d = this.checkSignedStatement(x, hdr, st, offset, lineNo);
+        if (d === null) return false;
         st.run = new DigestRun(st.alg, Buffer.from(d, 'hex'));
         st.run.add(h);
         st.sinceCheckpoint = 0;
@@ -188,11 +180,17 @@ export class ChainChecker {
         st.run.add(h);
         break;
       case 'resume':
-        if (st.lastKind !== 'close') this.notes.push(`entry ${hdr.seq}: the writer restarted after a crash (no close entry before it)${x.discarded ? `; it discarded an incomplete last line of ${(x.discarded as { bytes?: number }).bytes} bytes` : ''}`);
+        if (!this.closed) this.notes.push(`entry ${hdr.seq}: the writer restarted after a crash (no close entry before it)${x.discarded ? `; it discarded an incomplete last line of ${(x.discarded as { bytes?: number }).bytes} bytes` : ''}`);
         this.closed = false;
         st.run.add(h);
         break;
       case 'close':
+        // With a signing key the close entry carries the final checkpoint (so it stays last).
+        if (x.cp !== undefined) {
+          const d = this.checkSignedStatement(x, hdr, st, offset, lineNo);
+          if (d === null) return false;
+          st.run = new DigestRun(st.alg, Buffer.from(d, 'hex'));
+        }
         this.closed = true;
         st.run.add(h);
         break;
@@ -207,6 +205,32 @@ export class ChainChecker {
     const c = this.chains[this.chains.length - 1];
     if (c) c.lastSeq = hdr.seq;
     return true;
+  }
+
+  /** Checks a checkpoint statement against the digest run; returns d, or null after fail(). */
+  private checkSignedStatement(x: Record<string, unknown>, hdr: Header, st: ChainState, offset: number, lineNo: number): string | null {
+    const d = st.run.finish();
+    const cp = x.cp as CheckpointStatement | undefined;
+    const sig = typeof x.sig === 'string' ? x.sig : '';
+    const keyId = typeof x.keyId === 'string' ? x.keyId : '';
+    if (!cp || cp.d !== d || cp.seq !== hdr.seq - 1 || cp.head !== st.lastMac || cp.chain !== st.chain || cp.alg !== st.alg || cp.t !== hdr.t) {
+      this.fail(offset, lineNo, hdr.seq, 'bad-checkpoint', `checkpoint ${hdr.seq} does not match the entries before it (digest ${String(cp?.d).slice(0, 16)}…, recomputed ${d.slice(0, 16)}…): an entry before it was changed, inserted or removed`);
+      return null;
+    }
+    this.checkpoints++;
+    const pk = this.opts.publicKeys.get(keyId);
+    if (pk) {
+      if (!verifyCheckpointSignature(pk, cp, sig)) {
+        this.fail(offset, lineNo, hdr.seq, 'bad-checkpoint', `checkpoint ${hdr.seq}: the Ed25519 signature by key ${keyId.slice(0, 16)}… is invalid`);
+        return null;
+      }
+      this.checkpointsVerified++;
+      this.lastSignedSeq = hdr.seq;
+    } else if (this.opts.publicKeys.size > 0) {
+      this.fail(offset, lineNo, hdr.seq, 'bad-checkpoint', `checkpoint ${hdr.seq} is signed by key ${keyId.slice(0, 16)}…, which is not among the public keys given`);
+      return null;
+    }
+    return d;
   }
 
   overlong(offset: number, lineNo: number, length: number): boolean {
@@ -309,11 +333,9 @@ export class ChainChecker {
           : `entries ${expectSeq}..${hdr.seq - 1} were deleted: entry ${hdr.seq} follows entry ${expectSeq - 1}`;
       }
     } else if (hdr.seq < expectSeq) {
-      const moved = next !== undefined && next.seq === expectSeq;
-      b.reason = moved ? 'reordered' : 'inserted';
-      b.message = moved
-        ? `entries are out of order: entry ${hdr.seq} appears again after entry ${expectSeq - 1}`
-        : `entry ${hdr.seq} appears a second time after entry ${expectSeq - 1} (a replayed copy was inserted)`;
+      // Entry hdr.seq was already seen in its place (a move would have shown a jump first).
+      b.reason = 'inserted';
+      b.message = `entry ${hdr.seq} appears a second time after entry ${expectSeq - 1} (a replayed copy was inserted)`;
     } else {
       b.reason = 'inserted';
       b.message = `entry ${hdr.seq} has a valid MAC but belongs to another chain (its previous-MAC link does not match entry ${expectSeq - 1}): it was spliced in`;

@@ -1,6 +1,6 @@
 // Validation of caller events before they enter the chain. Strict: unknown keys are errors (an
 // inert field is a bug the caller should hear about), and everything must be JSON data.
-import type { DecisionKind } from '../policy/types.js';
+import type { DecisionKind } from '../policy/index.js';
 import { AuditError } from './errors.js';
 import { EVENT_KINDS, type AuditEventInput } from './types.js';
 

@@ -17,6 +17,7 @@
 // Ed25519 signature over d therefore vouches for every byte of every entry before it.
 import { createHash, createHmac, hash as oneShotHash } from 'node:crypto';
 import { canonicalJson } from '../trust/index.js';
+import { HmacSha256, Sha256Stream, sha256, sha256Into } from './sha256.js';
 import type { EntryType, HashAlgorithm } from './types.js';
 
 export const FORMAT_VERSION = 1;
@@ -52,16 +53,30 @@ export function lineOf(p: string, mac: string): string {
 }
 
 export function hashOf(alg: HashAlgorithm, p: Buffer | string): Buffer {
+  if (alg === 'sha256') return sha256(typeof p === 'string' ? Buffer.from(p, 'utf8') : p);
   return oneShotHash(alg, p, 'buffer') as unknown as Buffer;
 }
 
-/** Computes h and the MAC for the body bytes P with a fixed key. */
+/** Computes h = H(P) and mac = HMAC(key, h) for entries of one chain and key. */
 export class Macer {
-  constructor(readonly alg: HashAlgorithm, private readonly key: Buffer) {}
+  private readonly js: HmacSha256 | null;
+  private readonly hBuf: Buffer;
+  private readonly macBuf: Buffer;
+  constructor(readonly alg: HashAlgorithm, private readonly key: Buffer) {
+    this.js = alg === 'sha256' ? new HmacSha256(key) : null;
+    this.hBuf = Buffer.allocUnsafe(hashBytes(alg));
+    this.macBuf = Buffer.allocUnsafe(hashBytes(alg));
+  }
+  /** h of buf[off, off+len); the returned buffer is reused by the next call. */
+  hInto(buf: Buffer, off: number, len: number): Buffer {
+    if (this.js) { sha256Into(buf, off, len, this.hBuf, 0); return this.hBuf; }
+    return oneShotHash(this.alg, buf.subarray(off, off + len), 'buffer') as unknown as Buffer;
+  }
   h(p: Buffer | string): Buffer {
     return hashOf(this.alg, p);
   }
   mac(h: Buffer): string {
+    if (this.js) { this.js.macInto(h, 0, h.length, this.macBuf, 0); return this.macBuf.toString('hex'); }
     return createHmac(this.alg, this.key).update(h).digest('hex');
   }
 }
@@ -73,18 +88,21 @@ export function zeroSeed(alg: HashAlgorithm): Buffer {
 
 /** Incremental d computation (see header). */
 export class DigestRun {
-  private h;
+  private readonly js: Sha256Stream | null;
+  private readonly node: ReturnType<typeof createHash> | null;
   count = 0;
   constructor(readonly alg: HashAlgorithm, seed: Buffer) {
-    this.h = createHash(alg).update(seed);
+    if (alg === 'sha256') { this.js = new Sha256Stream(); this.js.update(seed); this.node = null; }
+    else { this.js = null; this.node = createHash(alg).update(seed); }
   }
   add(h: Buffer): void {
-    this.h.update(h);
+    if (this.js) this.js.update(h, 0, h.length);
+    else this.node!.update(h);
     this.count++;
   }
   /** Finishes the run and returns d (hex); the object must not be used afterwards. */
   finish(): string {
-    return this.h.digest('hex');
+    return this.js ? this.js.digest().toString('hex') : this.node!.digest('hex');
   }
 }
 

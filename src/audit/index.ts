@@ -20,3 +20,6 @@ export { stateDir, defaultKeyFile, keyArchiveDir, keyFingerprint, readKeyFile } 
 export function openAuditLog(opts: OpenAuditLogOptions): Promise<AuditSink & AuditWriter> {
   return AuditWriter.open(opts);
 }
+export { verifyChainFiles, expandRotated, type VerifyOptions, type VerifyReport, type ChainStatus } from './verify.js';
+export type { BadEntry, Verdict } from './chain-check.js';
+export { defaultVerifierKeys, type LoadedKey } from './key.js';

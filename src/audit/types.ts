@@ -1,6 +1,6 @@
 // The audit event model: one shape for every enforcement point (kernel supervisor, MCP gateway,
 // egress proxy, LLM proxy, SDK guards, approvals). Documented field by field in docs/audit.md.
-import type { DecisionKind } from '../policy/types.js';
+import type { DecisionKind } from '../policy/index.js';
 
 export const EVENT_KINDS = [
   'file', 'exec', 'net', 'unix_socket', 'signal', 'mcp', 'tool', 'http', 'llm', 'session', 'approval', 'detection',

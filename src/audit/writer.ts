@@ -11,18 +11,21 @@ import { createHash } from 'node:crypto';
 import { basename, dirname } from 'node:path';
 import { hostname } from 'node:os';
 import { loadPrivateKey, type PrivateKeyInfo } from '../trust/index.js';
+
+/** Largest payload accepted; lines stay below the reader's MAX_LINE_BYTES. */
+const MAX_ENTRY_CHARS = MAX_LINE_BYTES - 1024;
 import { ChainChecker, type ChainState } from './chain-check.js';
 import { signCheckpoint, type CheckpointStatement } from './checkpoint.js';
 import { AuditError } from './errors.js';
 import { checkEvent } from './event.js';
-import { DigestRun, encodeBody, lineOf, Macer, zeroMac, zeroSeed, FORMAT_VERSION, type EntryBody } from './format.js';
+import { DigestRun, Macer, zeroMac, zeroSeed, FORMAT_VERSION, MAC_PREFIX } from './format.js';
+import { bodyPrefix, eventJson } from './event-json.js';
+import { canonicalJson } from '../trust/index.js';
 import { resolveWriterKey, type LoadedKey } from './key.js';
 import { acquireLock } from './lock.js';
 import { MAX_LINE_BYTES, scanLines } from './scan.js';
 import type { AuditEntry, AuditEventInput, AuditForwarder, AuditKeySpec, AuditSink, EntryType, HashAlgorithm, OpenAuditLogOptions } from './types.js';
 
-const ROTATE = Symbol('rotate');
-type Item = string | typeof ROTATE;
 interface Waiter { resolve(): void; reject(e: Error): void }
 
 /** Name a rotated-away file gets: `<file>.<index, 6 digits>`, oldest has the smallest index. */
@@ -31,7 +34,10 @@ export function rotatedName(file: string, index: number): string {
 }
 
 export class AuditWriter implements AuditSink {
-  private queue: Item[] = [];
+  // Pending bytes of the next batch, and offsets in it where a new file begins (rotation).
+  private buf = Buffer.allocUnsafe(1 << 20);
+  private len = 0;
+  private rotateAt: number[] = [];
   private queuedEntries: AuditEntry[] = [];
   private waiters: Waiter[] = [];
   private draining: Promise<void> | null = null;
@@ -42,6 +48,8 @@ export class AuditWriter implements AuditSink {
   private macer: Macer;
   private lastT = 0;
   private lastIso = '';
+  /** Index of the file currently open for writing (advances as rotations are committed). */
+  private fileNo: number;
 
   private constructor(
     readonly path: string,
@@ -55,6 +63,7 @@ export class AuditWriter implements AuditSink {
   ) {
     this.macer = new Macer(st.alg, key.key);
     this.bytesInFile = size;
+    this.fileNo = st.fileIndex;
     const every = opts.checkpoint?.everyMs ?? 10_000;
     if (signer && every > 0) {
       this.timer = setInterval(() => { if (this.st.sinceCheckpoint > 0 && !this.broken && !this.closing) { this.checkpoint(); this.kick(); } }, every);
@@ -115,15 +124,17 @@ export class AuditWriter implements AuditSink {
 
   flush(): Promise<void> {
     if (this.broken) return Promise.reject(this.broken);
-    if (this.queue.length === 0 && !this.draining) return Promise.resolve();
+    if (this.len === 0 && !this.draining) return Promise.resolve();
     return this.wait();
   }
 
   async close(): Promise<void> {
     if (this.closing) return;
     if (this.broken) { await this.shutdown(); throw this.broken; }
-    if (this.signer && this.st.sinceCheckpoint > 0) this.checkpoint();
-    this.push('close', {});
+    // With a signing key the close entry is itself the final checkpoint, so a public-key
+    // verifier also sees that the chain ended here (only its own MAC field is not signed).
+    if (this.signer) this.checkpoint('close');
+    else this.push('close', {});
     this.closing = true;
     try {
       await this.wait();
@@ -155,12 +166,12 @@ export class AuditWriter implements AuditSink {
     this.push('genesis', { alg: `hmac-${this.st.alg}`, chain: nextChain, from, key: this.key.fingerprint, writer: { pid: process.pid, host: hostname() } });
   }
 
-  private checkpoint(): void {
+  private checkpoint(k: 'checkpoint' | 'close' = 'checkpoint'): void {
     const s = this.signer!;
     const t = this.now();
     const cp: CheckpointStatement = { alg: this.st.alg, chain: this.st.chain, d: this.st.run.finish(), head: this.st.lastMac, seq: this.st.nextSeq - 1, t };
     this.st.run = new DigestRun(this.st.alg, Buffer.from(cp.d, 'hex'));
-    this.push('checkpoint', { cp, keyId: s.keyId, sig: signCheckpoint(s.key, cp) }, t);
+    this.push(k, { cp, keyId: s.keyId, sig: signCheckpoint(s.key, cp) }, t);
     this.st.sinceCheckpoint = 0;
   }
 
@@ -171,20 +182,27 @@ export class AuditWriter implements AuditSink {
   }
 
   /** Builds, links and queues one entry. Throws (before changing any state) on invalid data. */
-  private push(k: EntryType, x: Record<string, unknown>, t = this.now()): void {
-    const body: EntryBody = { k, prev: this.st.lastMac, seq: this.st.nextSeq, t, v: FORMAT_VERSION, x };
-    const p = encodeBody(body);
-    if (p.length > MAX_LINE_BYTES / 4 && Buffer.byteLength(p) > MAX_LINE_BYTES - 300) {
-      throw new AuditError('invalid-event', `audit event rejected: it is ${Buffer.byteLength(p)} bytes as JSON; entries are limited to ${MAX_LINE_BYTES - 300} (move bulk data out of 'fields')`);
+  private push(k: EntryType, x: Record<string, unknown>, t = this.now(), xJson = k === 'event' ? eventJson(x as unknown as AuditEventInput) : canonicalJson(x)): void {
+    if (xJson.length > MAX_ENTRY_CHARS && Buffer.byteLength(xJson) > MAX_ENTRY_CHARS) {
+      throw new AuditError('invalid-event', `audit event rejected: it is ${Buffer.byteLength(xJson)} bytes as JSON; entries are limited to ${MAX_ENTRY_CHARS} (move bulk data out of 'fields')`);
     }
     const rot = this.opts.rotateBytes;
-    if (rot && k !== 'segment' && this.bytesInFile > 0 && this.bytesInFile + p.length + 200 > rot) this.segment();
-    const h = this.macer.h(p);
+    if (rot && k !== 'segment' && this.bytesInFile > 0 && this.bytesInFile + xJson.length + 400 > rot) this.segment();
+    const p = bodyPrefix(k, this.st.lastMac, this.st.nextSeq, t, FORMAT_VERSION, xJson);
+    const need = this.len + p.length * 3 + 300;
+    if (need > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
+      this.buf.copy(bigger, 0, 0, this.len);
+      this.buf = bigger;
+    }
+    const off = this.len;
+    const pLen = this.buf.write(p, off, 'utf8');
+    const h = this.macer.hInto(this.buf, off, pLen);
     const mac = this.macer.mac(h);
-    const line = lineOf(p, mac);
-    this.queue.push(line);
-    this.bytesInFile += line.length;
-    if (this.opts.forwarders?.length) this.queuedEntries.push({ ...body, mac });
+    const sLen = this.buf.write(MAC_PREFIX + mac + '"}\n', off + pLen, 'latin1');
+    this.len = off + pLen + sLen;
+    this.bytesInFile += pLen + sLen;
+    if (this.opts.forwarders?.length) this.queuedEntries.push({ k, prev: this.st.lastMac, seq: this.st.nextSeq, t, v: FORMAT_VERSION, x, mac });
     this.st.run.add(h);
     if (k !== 'checkpoint') this.st.sinceCheckpoint++;
     this.st.nextSeq++;
@@ -198,7 +216,7 @@ export class AuditWriter implements AuditSink {
     this.st.run = new DigestRun(this.st.alg, Buffer.from(d, 'hex'));
     const from = rotatedName(this.path, this.st.fileIndex);
     this.st.fileIndex++;
-    this.queue.push(ROTATE);
+    this.rotateAt.push(this.len);
     this.bytesInFile = 0;
     this.push('segment', { alg: this.st.alg, chain: this.st.chain, d, file: this.st.fileIndex, key: this.key.fingerprint, prevFile: basename(from) });
   }
@@ -214,27 +232,30 @@ export class AuditWriter implements AuditSink {
     if (this.draining) return;
     this.draining = new Promise<void>((r) => setImmediate(r)).then(() => this.drain()).finally(() => {
       this.draining = null;
-      if (this.queue.length > 0 && !this.broken) this.kick();
+      if (this.len > 0 && !this.broken) this.kick();
     });
   }
 
   private async drain(): Promise<void> {
-    while (this.queue.length > 0 || this.waiters.length > 0) {
-      const items = this.queue;
+    while (this.len > 0 || this.waiters.length > 0) {
+      const bytes = this.buf.subarray(0, this.len);
+      const rotateAt = this.rotateAt;
       const waiters = this.waiters;
       const entries = this.queuedEntries;
-      this.queue = [];
+      this.buf = Buffer.allocUnsafe(Math.max(1 << 20, Math.min(this.buf.length, 16 << 20)));
+      this.len = 0;
+      this.rotateAt = [];
       this.waiters = [];
       this.queuedEntries = [];
       try {
-        await this.commit(items);
+        await this.commit(bytes, rotateAt);
       } catch (e) {
         const err = e instanceof AuditError ? e : new AuditError('write-failed', `audit write to ${this.path} failed: ${(e as Error).message}; operations are denied until the audit trail is writable again`, { cause: e });
         this.broken = err;
         for (const w of waiters) w.reject(err);
         for (const w of this.waiters) w.reject(err);
         this.waiters = [];
-        this.queue = [];
+        this.len = 0;
         return;
       }
       for (const w of waiters) w.resolve();
@@ -242,29 +263,24 @@ export class AuditWriter implements AuditSink {
     }
   }
 
-  private async commit(items: Item[]): Promise<void> {
-    let text = '';
-    for (const it of items) {
-      if (it === ROTATE) {
-        await this.writeAll(text);
-        text = '';
-        await this.fh.datasync();
-        await this.fh.close();
-        const rotated = rotatedName(this.path, this.st.fileIndex - 1);
-        renameSync(this.path, rotated);
-        this.fh = await open(this.path, 'ax', 0o600);
-        syncDir(dirname(this.path));
-      } else {
-        text += it;
-      }
+  private async commit(bytes: Buffer, rotateAt: number[]): Promise<void> {
+    let from = 0;
+    for (const at of rotateAt) {
+      await this.writeAll(bytes.subarray(from, at));
+      from = at;
+      await this.fh.datasync();
+      await this.fh.close();
+      this.fileNo++;
+      renameSync(this.path, rotatedName(this.path, this.fileNo - 1));
+      this.fh = await open(this.path, 'ax', 0o600);
+      syncDir(dirname(this.path));
     }
-    await this.writeAll(text);
+    await this.writeAll(bytes.subarray(from));
     await this.fh.datasync();
   }
 
-  private async writeAll(text: string): Promise<void> {
-    if (text.length === 0) return;
-    const buf = Buffer.from(text, 'utf8');
+  private async writeAll(buf: Buffer): Promise<void> {
+    if (buf.length === 0) return;
     let off = 0;
     while (off < buf.length) {
       const { bytesWritten } = await this.fh.write(buf, off, buf.length - off, null);
