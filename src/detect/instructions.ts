@@ -37,8 +37,6 @@ const PATTERNS: Pattern[] = [
   { rule: 'role_override', slots: [w('you'), w('are'), w('now')] },
   { rule: 'role_override', slots: [w('new', 'updated', 'real', 'actual', 'true', 'hidden', 'secret', 'override'), w('system', 'instructions', 'instruction', 'directive', 'directives', 'task')] },
   { rule: 'reveal_system_prompt', slots: [w('reveal', 'print', 'output', 'show', 'repeat', 'leak', 'send', 'include', 'dump'), gap(2), w('system', 'initial', 'hidden'), w('prompt', 'instructions', 'message')] },
-  { rule: 'exfiltrate_sensitive_file', slots: [w('read', 'cat', 'open', 'send', 'include', 'pass', 'upload', 'fetch', 'attach', 'copy', 'load', 'extract', 'provide', 'forward', 'post'), gap(5),
-    w('id_rsa', 'id_ed25519', 'id_ecdsa', 'ssh', 'credentials', 'env', 'passwd', 'shadow', 'mcp', 'aws', 'kube', 'netrc', 'pgpass', 'keychain', 'npmrc', 'gnupg')] },
   { rule: 'tool_directive', slots: [w('before', 'after', 'instead'), gap(1), w('using', 'calling', 'invoking', 'executing', 'running', 'of'), gap(2), w('this', 'any', 'the', 'other', 'another'), gap(1), w('tool', 'tools', 'function', 'functions'),
     gap(4), w('must', 'always', 'first', 'secretly', 'silently', 'quietly')] },
   { rule: 'tool_directive', slots: [w('secretly', 'silently', 'quietly', 'covertly'), gap(2),
@@ -53,6 +51,16 @@ const MARKERS: Array<[string, string]> = [
   ['<|endoftext|>', 'chat_template_token'], ['[inst]', 'chat_template_token'], ['<<sys>>', 'chat_template_token'],
   ['<system-reminder>', 'system_tag'], ['<system_prompt>', 'system_tag'],
 ];
+
+// Credential and agent-config paths: reported when a verb that moves data comes shortly before
+// ("read ~/.ssh/id_rsa", "include the contents of .env"). Matched as literals with a word
+// boundary after, so `.envrc` is not `.env`.
+const SENSITIVE_PATHS = ['~/.ssh', '.ssh/', 'id_rsa', 'id_ed25519', 'id_ecdsa', 'id_dsa', '.aws/credentials',
+  '/etc/passwd', '/etc/shadow', '.netrc', '.npmrc', '.pgpass', '.gnupg', 'mcp.json', '.kube/config', '.env',
+  '.git-credentials', '.docker/config.json', 'claude_desktop_config'];
+const MOVE_VERBS = new Set(['read', 'cat', 'open', 'send', 'include', 'pass', 'upload', 'fetch', 'attach', 'copy',
+  'load', 'extract', 'provide', 'forward', 'post', 'leak', 'exfiltrate', 'email', 'share', 'append', 'embed']);
+const VERB_WINDOW = 6;
 
 const BY_FIRST = new Map<string, Pattern[]>();
 for (const p of PATTERNS) {
@@ -124,6 +132,42 @@ function excerpt(t: string, start: number, end: number): string {
   return end - start > 80 ? `${e}…` : e;
 }
 
+function isPathBoundary(c: number): boolean {
+  return !((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x5f);
+}
+
+/** First token index whose start is >= pos (binary search). */
+function tokenAt(tok: Tokens, pos: number): number {
+  let lo = 0;
+  let hi = tok.starts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (tok.starts[mid]! < pos) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function findSensitivePaths(t: string, tok: Tokens, out: Finding[]): void {
+  for (const p of SENSITIVE_PATHS) {
+    let at = t.indexOf(p);
+    while (at >= 0) {
+      const end = at + p.length;
+      if (end >= t.length || isPathBoundary(t.charCodeAt(end)) || p.endsWith('/')) {
+        const ti = tokenAt(tok, at);
+        for (let k = ti - 1; k >= 0 && k >= ti - VERB_WINDOW; k--) {
+          if (MOVE_VERBS.has(tok.words[k]!)) {
+            const start = tok.starts[k]!;
+            out.push({ kind: 'hidden_instruction', rule: 'exfiltrate_sensitive_file', index: start, length: end - start, detail: `exfiltrate_sensitive_file: "${excerpt(t, start, end)}"` });
+            return; // one finding per text is enough to act on
+          }
+        }
+      }
+      at = t.indexOf(p, end);
+    }
+  }
+}
+
 /**
  * Finds hidden instructions. `text` may be raw: it is normalised here (pass
  * `{ normalized: true }` if the caller already did, to save the pass).
@@ -136,6 +180,7 @@ export function findHiddenInstructions(text: string, opts: { normalized?: boolea
     if (at >= 0) out.push({ kind: 'hidden_instruction', rule, index: at, length: marker.length, detail: `${rule}: "${marker}"` });
   }
   const tok = tokenize(t);
+  findSensitivePaths(t, tok, out);
   for (let i = 0; i < tok.words.length; i++) {
     const candidates = BY_FIRST.get(tok.words[i]!);
     if (!candidates) continue;

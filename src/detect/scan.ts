@@ -39,7 +39,17 @@ export function scanText(text: string, opts: ScanOptions = {}): Finding[] {
   if (want('hidden_instruction')) {
     // ANSI sequences removed first so "ig\x1b[0mnore previous instructions" still reads as one.
     const readable = hasAnsi(normalized) ? stripAnsi(normalized) : normalized;
-    out.push(...findHiddenInstructions(readable, { normalized: true }));
+    const found = findHiddenInstructions(readable, { normalized: true });
+    out.push(...found);
+    // Invisible characters may be joiners ("ig\u200Bnore") or separators ("send\u200Bthe\u200Bkey"):
+    // read the text both ways.
+    if (normalized !== text && hasSuspiciousUnicode(text)) {
+      const spaced = normalizeText(text, { invisibleAs: ' ' });
+      const seen = new Set(found.map((f) => f.rule));
+      for (const f of findHiddenInstructions(hasAnsi(spaced) ? stripAnsi(spaced) : spaced, { normalized: true })) {
+        if (!seen.has(f.rule)) out.push({ ...f, detail: `${f.detail} (invisible characters read as spaces)` });
+      }
+    }
   }
   return out;
 }

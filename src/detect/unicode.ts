@@ -153,17 +153,21 @@ export function decodeTagChars(s: string): string {
 /**
  * The form text detectors should read: tag-smuggled ASCII made visible, invisible and bidi
  * characters removed (so "ig\u200Bnore" reads "ignore"), then NFKC (so fullwidth and
- * mathematical letters read as ASCII). NFKC is linear in V8/ICU.
+ * mathematical letters read as ASCII). NFKC is linear in V8/ICU. `invisibleAs: ' '` gives the
+ * other reading, for text that uses invisible characters as word separators
+ * ("secretly\u200Bforward"): detectors should scan both.
  */
-export function normalizeText(s: string): string {
+export function normalizeText(s: string, opts: { invisibleAs?: string } = {}): string {
   let t = s;
   if (hasSuspiciousUnicode(t)) {
+    const repl = opts.invisibleAs ?? '';
     let out = '';
     for (let i = 0; i < t.length; i++) {
       const cp = t.codePointAt(i)!;
       const width = cp > 0xffff ? 2 : 1;
       if (cp >= 0xe0020 && cp <= 0xe007e) out += String.fromCharCode(cp - 0xe0000);
       else if (classifyCodePoint(cp) === undefined) out += t.slice(i, i + width);
+      else out += repl;
       i += width - 1;
     }
     t = out;

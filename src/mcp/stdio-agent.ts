@@ -19,6 +19,8 @@ export interface StdioAgentOptions {
   maxMessageBytes?: number;
   /** Called for each malformed message (after the error reply is sent), for audit. */
   onMalformed?: (code: number, message: string) => void;
+  /** Called when the agent's input ends. */
+  onEnd?: () => void;
 }
 
 export class StdioAgentTransport implements Transport {
@@ -104,7 +106,10 @@ export class StdioAgentTransport implements Transport {
 
   // End of input is "the agent is done sending", not "stop answering": the gateway decides
   // how long to wait for replies still in flight before it closes.
-  private readonly onEnd = () => { void this.close(); };
+  private readonly onEnd = () => {
+    this.opts.onEnd?.();
+    void this.close();
+  };
   private readonly onStreamError = (e: Error) => {
     this.outputBroken = true;
     this.onerror?.(e);

@@ -19,6 +19,8 @@ export interface WrapOptions {
   audit?: McpAuditSink | undefined;
   maxMessageBytes?: number;
   maxInFlight?: number;
+  /** When closing: how long the server may take to exit after its input ends before SIGTERM (default 300 ms). */
+  shutdownGraceMs?: number;
   log?: (line: string) => void;
 }
 
@@ -26,9 +28,35 @@ export class WrapError extends Error {
   readonly exitCode = 126;
 }
 
+/**
+ * The SDK's stdio client transport with a shorter shutdown: many servers ignore the end of
+ * their input, and the SDK then waits 2 s before SIGTERM. Once the agent is gone there is nothing
+ * left for the server to do, so it gets `graceMs`. Also exposes the child for its exit status
+ * (the SDK keeps it private; if that ever changes this degrades to a less specific message).
+ */
+class ServerProcessTransport extends StdioClientTransport {
+  constructor(private readonly graceMs: number, params: ConstructorParameters<typeof StdioClientTransport>[0]) {
+    super(params);
+  }
+
+  child(): ChildProcess | undefined {
+    return (this as unknown as { _process?: ChildProcess })._process;
+  }
+
+  override async close(): Promise<void> {
+    const c = this.child();
+    const t = c ? setTimeout(() => { if (c.exitCode === null) c.kill('SIGTERM'); }, this.graceMs) : undefined;
+    try {
+      await super.close();
+    } finally {
+      if (t) clearTimeout(t);
+    }
+  }
+}
+
 /** Runs until the agent or the server goes away. Resolves to the process exit status. */
 export async function runWrap(opts: WrapOptions): Promise<number> {
-  const upstream = new StdioClientTransport({
+  const upstream = new ServerProcessTransport(opts.shutdownGraceMs ?? 300, {
     command: opts.command,
     args: opts.args,
     env: process.env as Record<string, string>,
@@ -61,8 +89,7 @@ export async function runWrap(opts: WrapOptions): Promise<number> {
   }
   // Best effort: the exit status makes the "server exited" error the agent reads specific.
   // StdioClientTransport does not expose it, so peek at its child process if it is there.
-  const child = (upstream as unknown as { _process?: ChildProcess })._process;
-  child?.once('exit', (code, signal) => {
+  upstream.child()?.once('exit', (code, signal) => {
     gateway!.setUpstreamExit(signal ? `killed by ${signal}` : `exit status ${code}`);
   });
   await gateway.closed;
