@@ -39,6 +39,8 @@ export interface CgroupStats {
   oomKills: number;
   /** fork/clone calls refused because pids_max was reached. */
   pidsLimitHits: number;
+  /** Scheduler periods in which the session hit cpu_quota_percent and was throttled. */
+  cpuThrottled: number;
   /** CPU time consumed by the session, microseconds. */
   cpuUsageUsec: number;
   memoryPeakBytes?: number;
@@ -201,7 +203,9 @@ export class SessionCgroup {
       ? readKeyed(`${memV1}/memory.oom_control`).get('oom_kill') ?? 0
       : readKeyed(`${this.path}/memory.events`).get('oom_kill') ?? 0;
     const pidsLimitHits = readKeyed(`${pidsV1 ?? this.path}/pids.events`).get('max') ?? 0;
-    const s: CgroupStats = { oomKills, pidsLimitHits, cpuUsageUsec: this.cpuUsage() };
+    const cpuV1 = this.v1ByController.get('cpu');
+    const cpuThrottled = readKeyed(`${cpuV1 ?? this.path}/cpu.stat`).get('nr_throttled') ?? 0;
+    const s: CgroupStats = { oomKills, pidsLimitHits, cpuThrottled, cpuUsageUsec: this.cpuUsage() };
     const peakFile = memV1 ? `${memV1}/memory.max_usage_in_bytes` : `${this.path}/memory.peak`;
     if (existsSync(peakFile)) s.memoryPeakBytes = Number(readTrim(peakFile));
     return s;
@@ -225,7 +229,7 @@ export class SessionCgroup {
   async destroy(timeoutMs = 5000): Promise<CgroupStats> {
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
-    if (this.destroyed) return { oomKills: 0, pidsLimitHits: 0, cpuUsageUsec: 0 };
+    if (this.destroyed) return { oomKills: 0, pidsLimitHits: 0, cpuThrottled: 0, cpuUsageUsec: 0 };
     if (this.populated()) this.kill('teardown');
     if (!(await this.waitEmpty(timeoutMs))) {
       throw new CgroupError(`session ${this.session}: processes survived cgroup.kill for ${timeoutMs} ms (${this.path}); left in place for inspection`);

@@ -94,17 +94,21 @@ test('memory hog under max_memory_mb is OOM-killed; without the limit it allocat
   }
 });
 
-test('cpu_quota_percent withholds CPU time: 20% of a core vs an unlimited busy loop', async () => {
-  // Busy-loops for 1 s of wall time and prints the CPU seconds it got.
+test('cpu_quota_percent withholds CPU time: 5% of a core vs an unlimited busy loop', async () => {
+  // Busy-loops for 1 s of wall time and prints the CPU seconds it got. The limited run can get at
+  // most ~0.05 s whatever the load; the control gets far more unless the machine is more than
+  // ~10x oversubscribed. The kernel's throttle counter shows the quota acting.
   const BUSY = 'import time\nt=time.monotonic()\nwhile time.monotonic()-t<1.0: pass\nprint(time.process_time())';
   const [limited, control] = await Promise.all([
-    withSession('cpu', { cpu_quota_percent: 20 }, (cg) => runGated(cg, [PYTHON, '-c', BUSY])),
-    withSession('cpu-control', {}, (cg) => runGated(cg, [PYTHON, '-c', BUSY])),
+    withSession('cpu', { cpu_quota_percent: 5 }, async (cg) => ({ r: await runGated(cg, [PYTHON, '-c', BUSY]), stats: cg.stats() })),
+    withSession('cpu-control', {}, async (cg) => ({ r: await runGated(cg, [PYTHON, '-c', BUSY]), stats: cg.stats() })),
   ]);
-  const cpuL = Number(limited.stdout.trim());
-  const cpuC = Number(control.stdout.trim());
-  assert.ok(cpuL < 0.35, `limited got ${cpuL} s of CPU in 1 s`);
-  assert.ok(cpuC > 2 * cpuL && cpuC > 0.4, `control got ${cpuC} s vs limited ${cpuL} s`);
+  const cpuL = Number(limited.r.stdout.trim());
+  const cpuC = Number(control.r.stdout.trim());
+  assert.ok(cpuL > 0 && cpuL < 0.08, `limited got ${cpuL} s of CPU in 1 s (${limited.r.stderr})`);
+  assert.ok(limited.stats.cpuThrottled > 0, 'the quota never throttled the busy loop');
+  assert.ok(cpuC > 0.1, `control got only ${cpuC} s of CPU in 1 s: it should exceed the quota`);
+  assert.equal(control.stats.cpuThrottled, 0);
 });
 
 // Writes its pid, starts a child that starts a detached grandchild (new session, so it escapes
@@ -162,12 +166,12 @@ test('command_timeout kills the whole tree, grandchildren included; without it t
 test('idle_timeout kills a session that uses no CPU, and leaves a busy one running', async () => {
   const BUSY = 'import time\nt=time.monotonic()\nwhile time.monotonic()-t<1.2: pass\nprint("finished")';
   const [idle, busy] = await Promise.all([
-    withSession('idle', { idle_timeout: 300 }, async (cg) => {
+    withSession('idle', { idle_timeout: 400 }, async (cg) => {
       const run = runGated(cg, ['/bin/sleep', '30']);
       cg.startTimers();
       return { r: await run, reason: cg.killReason };
     }),
-    withSession('idle-control', { idle_timeout: 300 }, async (cg) => {
+    withSession('idle-control', { idle_timeout: 400 }, async (cg) => {
       const run = runGated(cg, [PYTHON, '-c', BUSY]);
       cg.startTimers();
       return { r: await run, reason: cg.killReason };
