@@ -232,7 +232,9 @@ export class AuditWriter implements AuditSink {
     if (this.draining) return;
     this.draining = new Promise<void>((r) => setImmediate(r)).then(() => this.drain()).finally(() => {
       this.draining = null;
-      if (this.len > 0 && !this.broken) this.kick();
+      // Appends or flushes that arrived while the last batch was finishing.
+      if (this.broken) { for (const w of this.waiters.splice(0)) w.reject(this.broken); }
+      else if (this.len > 0 || this.waiters.length > 0) this.kick();
     });
   }
 
