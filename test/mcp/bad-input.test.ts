@@ -1,0 +1,214 @@
+// Hostile or broken peers: malformed JSON-RPC, oversized messages, out-of-order and duplicate
+// ids, a server that dies mid-call, a client that floods. Each gets a clear JSON-RPC error; the
+// gateway neither hangs nor crashes (it keeps answering afterwards).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { calls, fixture, startFixtureHttp, startServe, testEnv, tmp, wrapArgv, writePolicy } from './helpers/harness.js';
+
+type Msg = { id?: unknown; result?: Record<string, unknown>; error?: { code: number; message: string }; method?: string };
+
+/** A raw JSON-RPC peer on a child's stdio (no SDK: we want to send what an SDK never would). */
+class RawPeer {
+  readonly messages: Msg[] = [];
+  private buf = '';
+  private waiters: Array<() => void> = [];
+  readonly exited: Promise<number | null>;
+  stderr = '';
+
+  constructor(readonly child: ChildProcess) {
+    child.stdout!.on('data', (d: Buffer) => {
+      this.buf += d.toString();
+      let nl;
+      while ((nl = this.buf.indexOf('\n')) >= 0) {
+        const line = this.buf.slice(0, nl);
+        this.buf = this.buf.slice(nl + 1);
+        if (line.trim()) this.messages.push(JSON.parse(line) as Msg);
+      }
+      for (const w of this.waiters.splice(0)) w();
+    });
+    child.stderr!.on('data', (d: Buffer) => { this.stderr += d.toString(); });
+    this.exited = new Promise((r) => child.once('exit', (code) => { r(code); for (const w of this.waiters.splice(0)) w(); }));
+  }
+
+  raw(line: string): void {
+    this.child.stdin!.write(line.endsWith('\n') ? line : `${line}\n`);
+  }
+
+  send(m: Record<string, unknown>): void {
+    this.raw(JSON.stringify({ jsonrpc: '2.0', ...m }));
+  }
+
+  async waitFor(pred: (m: Msg) => boolean, what: string, timeoutMs = 10_000): Promise<Msg> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.messages.find(pred);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.messages).slice(0, 2000)}; stderr: ${this.stderr}`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 100);
+        this.waiters.push(() => { clearTimeout(t); r(); });
+      });
+    }
+  }
+
+  byId(id: unknown): Promise<Msg> {
+    return this.waitFor((m) => m.id === id && m.method === undefined, `response to id ${JSON.stringify(id)}`);
+  }
+
+  async initialize(): Promise<void> {
+    this.send({ id: 'init', method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+    await this.byId('init');
+    this.send({ method: 'notifications/initialized' });
+  }
+
+  async stop(): Promise<void> {
+    this.child.stdin!.end();
+    await this.exited;
+  }
+}
+
+function setup(tools: Array<{ name: string; description: string; delayMs?: number; die?: boolean }>, extra: string[] = []) {
+  const dir = tmp();
+  const state = join(dir, 'state');
+  const policy = writePolicy(dir, `
+version: 1
+name: bad-input
+defaults: { mcp: deny }
+mcp_rules:
+  - { name: all, server: fx, tools: ["*"], decision: allow }
+`);
+  const f = fixture(dir, { name: 'fx', tools });
+  const child = spawn(process.execPath, wrapArgv({ name: 'fx', policy, state, server: f.command, extra }), { env: testEnv(state), stdio: ['pipe', 'pipe', 'pipe'] });
+  return { peer: new RawPeer(child), log: f.log, dir };
+}
+
+test('malformed JSON, invalid requests and bad params get JSON-RPC errors; the session keeps working', async () => {
+  const { peer } = setup([{ name: 'echo', description: 'Echoes its arguments.' }], ['--max-message-bytes', '20000']);
+  try {
+    peer.raw('{"jsonrpc": "2.0", "id": 1, "method": ');
+    assert.equal((await peer.waitFor((m) => m.error?.code === -32700, 'parse error')).id, null);
+    peer.raw('[{"jsonrpc":"2.0","id":2,"method":"ping"}]');
+    assert.match((await peer.waitFor((m) => m.error?.message.includes('batches') === true, 'batch error')).error!.message, /batches are not supported/);
+    peer.raw('{"jsonrpc":"1.0","id":3,"method":"ping"}');
+    assert.deepEqual(await peer.byId(3), { jsonrpc: '2.0', id: 3, error: { code: -32600, message: 'invalid request: missing or wrong "jsonrpc" member (must be "2.0")' } } as unknown as Msg);
+    peer.raw('{"jsonrpc":"2.0","id":4,"method":"ping","params":[1,2]}');
+    assert.equal((await peer.byId(4)).error?.code, -32600);
+    peer.raw('"just a string"');
+    await peer.waitFor((m) => m.error?.message.includes('must be a JSON object') === true, 'non-object error');
+
+    // Oversized: discarded while streaming, answered once, and the next message still works.
+    peer.raw(JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'ping', params: { pad: 'x'.repeat(100_000) } }));
+    const big = await peer.waitFor((m) => m.error?.code === -32003, 'too-large error');
+    assert.match(big.error!.message, /larger than the gateway limit of 20000 bytes/);
+
+    await peer.initialize();
+    peer.send({ id: 6, method: 'tools/call', params: { arguments: {} } });
+    assert.equal((await peer.byId(6)).error?.code, -32602);
+    peer.send({ id: 7, method: 'tools/call', params: { name: 'echo', arguments: 'not an object' } });
+    assert.equal((await peer.byId(7)).error?.code, -32602);
+    peer.send({ id: 8, method: 'tools/call', params: { name: 'echo', arguments: { text: 'still alive' } } });
+    assert.deepEqual((await peer.byId(8)).result?.content, [{ type: 'text', text: '{"text":"still alive"}' }]);
+  } finally {
+    await peer.stop();
+  }
+});
+
+test('out-of-order and duplicate request ids: answers map back to the right ids, a duplicate in flight is refused', async () => {
+  const { peer, log } = setup([{ name: 'slow', description: 'Answers slowly.', delayMs: 300 }, { name: 'fast', description: 'Answers at once.' }]);
+  try {
+    await peer.initialize();
+    peer.send({ id: 'b', method: 'tools/call', params: { name: 'slow', arguments: { text: 'for b' } } });
+    peer.send({ id: 5, method: 'tools/call', params: { name: 'slow', arguments: { text: 'for 5' } } });
+    peer.send({ id: 5, method: 'tools/call', params: { name: 'fast', arguments: { text: 'duplicate 5' } } });
+    peer.send({ id: '5', method: 'tools/call', params: { name: 'fast', arguments: { text: 'for "5"' } } });
+    peer.send({ id: -1, method: 'tools/call', params: { name: 'fast', arguments: { text: 'for -1' } } });
+    const dup = await peer.waitFor((m) => m.id === 5 && m.error !== undefined, 'duplicate id error');
+    assert.match(dup.error!.message, /request id 5 is already in use/);
+    const text = async (id: unknown) => ((await peer.waitFor((m) => m.id === id && m.result !== undefined, `result for ${JSON.stringify(id)}`)).result!.content as Array<{ text: string }>)[0]!.text;
+    assert.equal(await text('5'), '{"text":"for \\"5\\""}', 'string "5" and number 5 are different ids');
+    assert.equal(await text(-1), '{"text":"for -1"}');
+    assert.equal(await text('b'), '{"text":"for b"}');
+    assert.equal(await text(5), '{"text":"for 5"}');
+    // An unsolicited response from the agent (to a request the server never sent) is harmless.
+    peer.send({ id: 999, result: {} });
+    peer.send({ id: 9, method: 'ping' });
+    assert.deepEqual((await peer.byId(9)).result, {});
+  } finally {
+    await peer.stop();
+  }
+  assert.equal(calls(log).filter((c) => c.arguments.text === 'duplicate 5').length, 0, 'the duplicate never reached the server');
+});
+
+test('a server that dies mid-call: the call gets an error naming the exit and the gateway exits instead of hanging', async () => {
+  const { peer } = setup([{ name: 'crash', description: 'Crashes the server.', die: true }]);
+  await peer.initialize();
+  peer.send({ id: 1, method: 'tools/call', params: { name: 'crash', arguments: {} } });
+  const r = await peer.byId(1);
+  assert.equal(r.error?.code, -32001);
+  assert.match(r.error!.message, /MCP server "fx" exited \(exit status 3\) before answering/);
+  const code = await Promise.race([peer.exited, new Promise((r) => setTimeout(() => r('hang'), 5000))]);
+  assert.equal(code, 1, 'wrap exits with status 1 when its server died');
+});
+
+test('a flooding client: requests beyond the in-flight limit are refused at once, every request is answered, the gateway survives', async () => {
+  const { peer } = setup([{ name: 'slow', description: 'Answers slowly.', delayMs: 50 }], ['--max-in-flight', '16']);
+  try {
+    await peer.initialize();
+    const N = 400;
+    let batch = '';
+    for (let i = 0; i < N; i++) batch += JSON.stringify({ jsonrpc: '2.0', id: 1000 + i, method: 'tools/call', params: { name: 'slow', arguments: { text: String(i) } } }) + '\n';
+    peer.raw(batch);
+    await peer.waitFor(() => peer.messages.filter((m) => typeof m.id === 'number' && (m.id as number) >= 1000).length === N, `${N} answers`, 30_000);
+    const answers = peer.messages.filter((m) => typeof m.id === 'number' && (m.id as number) >= 1000);
+    const overloaded = answers.filter((m) => m.error?.code === -32002);
+    const ok = answers.filter((m) => m.result !== undefined);
+    assert.equal(overloaded.length + ok.length, N);
+    assert.ok(overloaded.length > 0, 'some requests were refused');
+    assert.ok(ok.length >= 16, 'requests within the limit went through');
+    assert.match(overloaded[0]!.error!.message, /too many requests in flight \(limit 16\)/);
+    peer.send({ id: 'after', method: 'ping' });
+    assert.deepEqual((await peer.byId('after')).result, {});
+  } finally {
+    await peer.stop();
+  }
+});
+
+test('Streamable HTTP bad input: unparsable, oversized, sessionless and unknown-session requests get JSON-RPC errors', async () => {
+  const dir = tmp();
+  const state = join(dir, 'state');
+  const upstream = await startFixtureHttp(dir, { name: 'fx', tools: [{ name: 'echo', description: 'Echoes.' }] });
+  const serve = await startServe({ name: 'fx', state, upstream: upstream.url, extra: ['--max-message-bytes', '10000'], policy: writePolicy(dir, 'version: 1\nname: h\ndefaults: { mcp: allow }\n') });
+  const post = (body: string, headers: Record<string, string> = {}) => fetch(serve.url, { method: 'POST', body, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } });
+  try {
+    let r = await post('{"jsonrpc":');
+    assert.equal(r.status, 400);
+    assert.equal(((await r.json()) as Msg).error?.code, -32700);
+    r = await post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad: 'y'.repeat(50_000) } }));
+    assert.equal(r.status, 413);
+    assert.equal(((await r.json()) as Msg).error?.code, -32003);
+    r = await post(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }));
+    assert.equal(r.status, 400);
+    assert.match(((await r.json()) as Msg).error!.message, /first request must be initialize/);
+    r = await post(JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list' }), { 'mcp-session-id': 'no-such-session' });
+    assert.equal(r.status, 404);
+    const init = JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+    // fetch() drops a Host header, so this one goes out with node:http.
+    const status = await new Promise<number>((resolve, reject) => {
+      const u = new URL(serve.url);
+      const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { host: 'evil.example:80', 'content-type': 'application/json', accept: 'application/json, text/event-stream' } }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+      req.on('error', reject);
+      req.end(init);
+    });
+    assert.equal(status, 403, 'DNS-rebinding protection refuses a foreign Host header');
+    r = await post(init);
+    assert.equal(r.status, 200, 'control: the same initialize with our own Host header is served');
+    await r.text();
+  } finally {
+    await serve.stop();
+    await upstream.stop();
+  }
+});
