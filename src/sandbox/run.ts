@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CompiledPolicy } from '../policy/index.js';
 import { applyEnvPolicy, createSessionCgroup, moveToTrash, trashRoot } from './support.js';
-import { newSessionId, openProcsFds, runSandbox, SandboxError, type Approver, type RunSandboxResult, type SandboxEvent } from './session.js';
+import { newSessionId, openProcsFds, runSandbox, SandboxError, type Approver, type RunSandboxResult, type SandboxEvent, type StdioSlot } from './session.js';
 import type { Degradable } from './spec.js';
 
 export interface RunCommandOptions {
@@ -19,6 +19,9 @@ export interface RunCommandOptions {
   env?: Readonly<Record<string, string | undefined>>;
   approver?: Approver;
   verbose?: (line: string) => void;
+  stdio?: [StdioSlot, StdioSlot, StdioSlot];
+  /** Passed to the supervisor for the session's lifetime (tests: observe its pid). */
+  onSupervisorPid?: (pid: number) => void;
 }
 
 export async function runCommand(o: RunCommandOptions): Promise<RunSandboxResult & { session: string; auditFile: string }> {
@@ -58,6 +61,8 @@ export async function runCommand(o: RunCommandOptions): Promise<RunSandboxResult
       trash: (p, s) => { moveToTrash(p, s); },
       ...(o.approver ? { approver: o.approver } : {}),
       ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+      ...(o.stdio ? { stdio: o.stdio } : {}),
+      ...(o.onSupervisorPid ? { onSupervisorPid: o.onSupervisorPid } : {}),
     });
     fds = [];
     if (killedBy && killedBy !== 'teardown') res.cordonError ??= `the command was stopped by resource_limits (${killedBy})`;

@@ -64,7 +64,12 @@ export interface RunSandboxOptions {
   trash?: (path: string, session: string) => void;
   onEvent?: (e: SandboxEvent) => void;
   supervisorPath?: string;
+  /** stdin, stdout, stderr of the sandboxed command (default: inherited). */
+  stdio?: [StdioSlot, StdioSlot, StdioSlot];
+  onSupervisorPid?: (pid: number) => void;
 }
+
+export type StdioSlot = 'inherit' | 'ignore' | number;
 
 export interface RunSandboxResult {
   /** The command's status: its exit code, or 128+N when killed by signal N. */
@@ -89,8 +94,9 @@ export function runSandbox(o: RunSandboxOptions): Promise<RunSandboxResult> {
   const session = o.session ?? newSessionId();
   const spec = buildSpec({ policy: o.policy.policy, argv: o.argv, env: o.env, cwd: o.cwd, degraded: o.degraded ?? [], protectedPaths: o.protectedPaths ?? [] });
   const cg = o.cgroupProcsFds ?? [];
-  const child = spawn(sup, [], { stdio: ['inherit', 'inherit', 'inherit', 'pipe', ...cg], detached: false });
+  const child = spawn(sup, [], { stdio: [...(o.stdio ?? ['inherit', 'inherit', 'inherit']), 'pipe', ...cg], detached: false });
   const ctl = child.stdio[3] as import('node:net').Socket;
+  if (child.pid) o.onSupervisorPid?.(child.pid);
   const hasSchedule = o.policy.policy.schedule !== undefined;
   const emit = (e: Omit<SandboxEvent, 'time'>) => o.onEvent?.({ time: new Date().toISOString(), ...e });
 

@@ -1,0 +1,263 @@
+/* Escape probes for test/escape/: each subcommand attempts one attack and prints one line
+ * `result=...` (plus counters) so the test can compare a sandboxed run with its control.
+ * Harmless by construction: they only touch paths the test passes in. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sys/uio.h>
+#include <termios.h>
+#include <unistd.h>
+
+static const char *ename(int e) {
+  switch (e) {
+    case 0: return "ok";
+    case EPERM: return "EPERM"; case EACCES: return "EACCES"; case ENOSYS: return "ENOSYS";
+    case ENOENT: return "ENOENT"; case EINVAL: return "EINVAL"; case EAFNOSUPPORT: return "EAFNOSUPPORT";
+    case EAGAIN: return "EAGAIN"; case ENOTTY: return "ENOTTY"; case EIO: return "EIO"; case ESRCH: return "ESRCH";
+    case ELOOP: return "ELOOP"; case EXDEV: return "EXDEV"; case EFAULT: return "EFAULT"; case EBADF: return "EBADF";
+    default: return strerror(e);
+  }
+}
+static int out(long rc) { printf("result=%s\n", rc < 0 ? ename(errno) : "ok"); fflush(stdout); return 0; }
+
+/* ---- path-rewriting race on open ---- */
+static char race_buf[4096];
+static const char *race_a, *race_b;
+static volatile int race_stop;
+static void *flipper(void *x) {
+  (void)x;
+  size_t n = strlen(race_a) + 1;
+  while (!race_stop) { memcpy(race_buf, race_b, n); memcpy(race_buf, race_a, n); }
+  return NULL;
+}
+static int openrace(const char *good, const char *bad, int iters) {
+  if (strlen(good) != strlen(bad)) { fprintf(stderr, "paths must have equal length\n"); return 2; }
+  race_a = good; race_b = bad;
+  strcpy(race_buf, good);
+  pthread_t t;
+  pthread_create(&t, NULL, flipper, NULL);
+  int secret = 0, okc = 0, fail = 0;
+  for (int i = 0; i < iters; i++) {
+    int fd = open(race_buf, O_RDONLY);
+    if (fd < 0) { fail++; continue; }
+    char b[64] = {0};
+    ssize_t k = read(fd, b, sizeof b - 1);
+    close(fd);
+    if (k > 0 && strstr(b, "SECRET")) secret++; else okc++;
+  }
+  race_stop = 1;
+  pthread_join(t, NULL);
+  printf("result=done secret_reads=%d ok_reads=%d failed=%d\n", secret, okc, fail);
+  return 0;
+}
+
+/* ---- symlink swap race: exchange dir/d (real dir) and dir/e (symlink to the secret dir) ---- */
+static const char *swap_dir;
+static void *swapper(void *x) {
+  (void)x;
+  char a[4096], b[4096];
+  snprintf(a, sizeof a, "%s/d", swap_dir);
+  snprintf(b, sizeof b, "%s/e", swap_dir);
+  while (!race_stop) syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, 2 /* RENAME_EXCHANGE */);
+  return NULL;
+}
+static int swaprace(const char *dir, int iters) {
+  swap_dir = dir;
+  pthread_t t;
+  pthread_create(&t, NULL, swapper, NULL);
+  char p[4096];
+  snprintf(p, sizeof p, "%s/d/f", dir);
+  int secret = 0, okc = 0, fail = 0;
+  for (int i = 0; i < iters; i++) {
+    int fd = open(p, O_RDONLY);
+    if (fd < 0) { fail++; continue; }
+    char b[64] = {0};
+    ssize_t k = read(fd, b, sizeof b - 1);
+    close(fd);
+    if (k > 0 && strstr(b, "SECRET")) secret++; else okc++;
+  }
+  race_stop = 1;
+  pthread_join(t, NULL);
+  printf("result=done secret_reads=%d ok_reads=%d failed=%d\n", secret, okc, fail);
+  return 0;
+}
+
+/* ---- path-rewriting race on exec: children exec the good path while a thread flips it ---- */
+static int execrace(const char *good, const char *bad, const char *marker, int n) {
+  if (strlen(good) != strlen(bad)) { fprintf(stderr, "paths must have equal length\n"); return 2; }
+  int bad_runs = 0, denied = 0, killed = 0, good_runs = 0;
+  for (int i = 0; i < n; i++) {
+    pid_t p = fork();
+    if (p == 0) {
+      race_a = good; race_b = bad;
+      strcpy(race_buf, good);
+      pthread_t t;
+      pthread_create(&t, NULL, flipper, NULL);
+      for (int spin = 0; spin < 2000 * (i % 7); spin++) __asm__ volatile("" ::: "memory");
+      char *argv[] = { race_buf, (char *)marker, NULL };
+      execve(race_buf, argv, (char *[]){ NULL });
+      _exit(errno == EACCES || errno == EPERM ? 3 : 4);
+    }
+    int st;
+    waitpid(p, &st, 0);
+    if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) killed++;
+    else if (WIFEXITED(st) && WEXITSTATUS(st) == 3) denied++;
+    else if (WIFEXITED(st) && WEXITSTATUS(st) == 42) bad_runs++;
+    else if (WIFEXITED(st) && WEXITSTATUS(st) == 0) good_runs++;
+  }
+  printf("result=done good_runs=%d bad_runs=%d denied=%d killed=%d\n", good_runs, bad_runs, denied, killed);
+  return 0;
+}
+
+static int memfdexec(const char *file, const char *marker) {
+  int src = open(file, O_RDONLY);
+  if (src < 0) return out(-1);
+  int m = (int)syscall(SYS_memfd_create, "x", 0);
+  char b[65536];
+  ssize_t k;
+  while ((k = read(src, b, sizeof b)) > 0) if (write(m, b, (size_t)k) != k) return out(-1);
+  char *argv[] = { "x", (char *)marker, NULL };
+  syscall(SYS_execveat, m, "", argv, (char *[]){ NULL }, AT_EMPTY_PATH);
+  return out(-1);
+}
+
+static int do_fexecve(const char *file, const char *marker) {
+  int fd = open(file, O_RDONLY);
+  if (fd < 0) return out(-1);
+  char *argv[] = { (char *)file, (char *)marker, NULL };
+  fexecve(fd, argv, (char *[]){ NULL });
+  return out(-1);
+}
+
+static int do_execveat(const char *dir, const char *name, const char *marker) {
+  int d = open(dir, O_PATH | O_DIRECTORY);
+  if (d < 0) return out(-1);
+  char *argv[] = { (char *)name, (char *)marker, NULL };
+  syscall(SYS_execveat, d, name, argv, (char *[]){ NULL }, 0);
+  return out(-1);
+}
+
+static int procfd_write(const char *file) {
+  int fd = open(file, O_RDONLY);
+  if (fd < 0) return out(-1);
+  char p[64];
+  snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+  int w = open(p, O_WRONLY | O_TRUNC);
+  if (w < 0) return out(-1);
+  long rc = write(w, "PWNED\n", 6);
+  return out(rc);
+}
+
+static int forkbomb(int max) {
+  int made = 0, err = 0;
+  pid_t kids[4096];
+  for (; made < max && made < 4096; made++) {
+    pid_t p = fork();
+    if (p < 0) { err = errno; break; }
+    if (p == 0) { pause(); _exit(0); }
+    kids[made] = p;
+  }
+  for (int i = 0; i < made; i++) kill(kids[i], SIGKILL);
+  for (int i = 0; i < made; i++) waitpid(kids[i], NULL, 0);
+  printf("result=%s forked=%d\n", err ? ename(err) : "ok", made);
+  return 0;
+}
+
+static int findsup(void) {
+  DIR *d = opendir("/proc");
+  int seen = 0, found = 0;
+  struct dirent *e;
+  while (d && (e = readdir(d))) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    seen++;
+    char p[300], comm[64] = {0};
+    snprintf(p, sizeof p, "/proc/%s/comm", e->d_name);
+    int fd = open(p, O_RDONLY);
+    if (fd < 0) continue;
+    if (read(fd, comm, sizeof comm - 1) > 0 && (strncmp(comm, "cordon-supervis", 15) == 0 || strncmp(comm, "node", 4) == 0)) found++;
+    close(fd);
+  }
+  printf("result=done processes=%d supervisor_or_node=%d pid=%d\n", seen, found, (int)getpid());
+  return 0;
+}
+
+static int fdlist(void) {
+  DIR *d = opendir("/proc/self/fd");
+  int self = dirfd(d);
+  printf("result=done fds=");
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.' || atoi(e->d_name) == self) continue;
+    printf("%s,", e->d_name);
+  }
+  printf("\n");
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) { fprintf(stderr, "usage: escape PROBE ARGS...\n"); return 2; }
+  const char *c = argv[1];
+  if (!strcmp(c, "openrace") && argc == 5) return openrace(argv[2], argv[3], atoi(argv[4]));
+  if (!strcmp(c, "swaprace") && argc == 4) return swaprace(argv[2], atoi(argv[3]));
+  if (!strcmp(c, "execrace") && argc == 6) return execrace(argv[2], argv[3], argv[4], atoi(argv[5]));
+  if (!strcmp(c, "memfdexec") && argc == 4) return memfdexec(argv[2], argv[3]);
+  if (!strcmp(c, "fexecve") && argc == 4) return do_fexecve(argv[2], argv[3]);
+  if (!strcmp(c, "execveat") && argc == 5) return do_execveat(argv[2], argv[3], argv[4]);
+  if (!strcmp(c, "procfd_write") && argc == 3) return procfd_write(argv[2]);
+  if (!strcmp(c, "forkbomb") && argc == 3) return forkbomb(atoi(argv[2]));
+  if (!strcmp(c, "findsup")) return findsup();
+  if (!strcmp(c, "fdlist")) return fdlist();
+  if (!strcmp(c, "iouring")) { long p[30] = {0}; return out(syscall(425, 4, p)); }
+  if (!strcmp(c, "clone3")) { uint64_t args[11] = {0}; args[4] = SIGCHLD; long r = syscall(435, args, sizeof args); if (r == 0) _exit(0); if (r > 0) waitpid((pid_t)r, NULL, 0); return out(r); }
+  if (!strcmp(c, "userns")) {
+    pid_t p = fork();
+    if (p == 0) { long r = unshare(CLONE_NEWUSER); _exit(r == 0 ? 0 : errno); }
+    int st; waitpid(p, &st, 0);
+    errno = WEXITSTATUS(st);
+    return out(errno ? -1 : 0);
+  }
+  if (!strcmp(c, "clone_newuser")) {
+    long r = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+    if (r == 0) _exit(0);
+    if (r > 0) waitpid((pid_t)r, NULL, 0);
+    return out(r);
+  }
+  if (!strcmp(c, "x32")) return out(syscall(0x40000000 | SYS_getpid));
+  if (!strcmp(c, "vsock")) return out(socket(40 /* AF_VSOCK */, SOCK_STREAM, 0));
+  if (!strcmp(c, "ptrace_sibling")) {
+    pid_t p = fork();
+    if (p == 0) { pause(); _exit(0); }
+    long r = ptrace(PTRACE_ATTACH, p, 0, 0);
+    int e = errno;
+    kill(p, SIGKILL);
+    waitpid(p, NULL, 0);
+    errno = e;
+    return out(r);
+  }
+  if (!strcmp(c, "ptrace_pid1")) return out(ptrace(PTRACE_SEIZE, 1, 0, 0));
+  if (!strcmp(c, "tiocsti")) {
+    int m = posix_openpt(O_RDWR | O_NOCTTY);
+    if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0) return out(-1);
+    int s = open(ptsname(m), O_RDWR | O_NOCTTY);
+    if (s < 0) return out(-1);
+    char ch = 'x';
+    return out(ioctl(s, TIOCSTI, &ch));
+  }
+  if (!strcmp(c, "kill_all")) { kill(-1, SIGKILL); sleep(1); printf("result=survived\n"); return 0; }
+  if (!strcmp(c, "process_vm")) { char b[8]; struct iovec l = { b, 8 }, r = { b, 8 }; return out(process_vm_readv(getppid(), &l, 1, &r, 1, 0)); }
+  fprintf(stderr, "escape: unknown probe %s\n", c);
+  return 2;
+}
