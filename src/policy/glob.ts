@@ -123,10 +123,58 @@ export function compileGlob(p: string, sep: '/' | '.' | ''): CompiledGlob {
   if (firstMeta < 0) {
     return { source, prefix: p, literal: true, text: p, test: (s) => s === p };
   }
-  const re = new RegExp(`^${source}$`);
   const cut = sep === '/' ? p.lastIndexOf('/', firstMeta) : -1;
   const prefix = cut < 0 ? '' : cut === 0 ? '/' : p.slice(0, cut);
-  return { source, prefix, literal: false, text: p, test: (s) => re.test(s) };
+  return { source, prefix, literal: false, text: p, test: sep === '/' ? fastPathTest(p, source) : regexTest(source) };
+}
+
+function regexTest(source: string): (s: string) => boolean {
+  const re = new RegExp(`^${source}$`);
+  return (s) => re.test(s);
+}
+
+const PLAIN = /^[^*?[\\{]*$/;
+
+/**
+ * The shapes that dominate real policies, matched with string operations instead of a regex:
+ * `P/**` (a subtree), `P/*` (direct children), `P/*S` (children with a suffix), `**​/L`
+ * (a name anywhere). Everything else falls back to the regex. Semantics are identical; the
+ * property test against the reference oracle covers both paths.
+ */
+function fastPathTest(p: string, source: string): (s: string) => boolean {
+  if (p.endsWith('/**') && PLAIN.test(p.slice(0, -3))) {
+    const base = p.slice(0, -3);
+    if (base === '') return (s) => s.charCodeAt(0) === 47;
+    const n = base.length;
+    return (s) => (s.length === n ? s === base : s.charCodeAt(n) === 47 && s.startsWith(base));
+  }
+  const star = p.lastIndexOf('/*');
+  if (star >= 0 && p.indexOf('*', star + 2) < 0 && PLAIN.test(p.slice(0, star)) && PLAIN.test(p.slice(star + 2)) && !p.slice(star + 2).includes('/') && p[star + 2] !== '*') {
+    const dir = p.slice(0, star);
+    const suffix = p.slice(star + 2);
+    const n = dir.length + 1;
+    const min = n + Math.max(1, suffix.length);
+    return (s) => s.length >= min && s.charCodeAt(dir.length) === 47 && s.startsWith(dir) && s.indexOf('/', n) < 0 && s.endsWith(suffix);
+  }
+  if (p.startsWith('**/') && !p.slice(3).includes('/')) {
+    const name = p.slice(3);
+    if (PLAIN.test(name)) {
+      const tail = `/${name}`;
+      return (s) => s.endsWith(tail);
+    }
+    // `**/prefix*` and `**/*suffix`: one star within the last segment.
+    const st = name.indexOf('*');
+    if (st >= 0 && name.indexOf('*', st + 1) < 0 && PLAIN.test(name.slice(0, st)) && PLAIN.test(name.slice(st + 1))) {
+      const pre = name.slice(0, st);
+      const suf = name.slice(st + 1);
+      const min = pre.length + suf.length;
+      return (s) => {
+        const b = s.lastIndexOf('/') + 1;
+        return s.length - b >= min && s.startsWith(pre, b) && s.endsWith(suf);
+      };
+    }
+  }
+  return regexTest(source);
 }
 
 /** Compiles a pattern with alternatives into one matcher (for lists that are scanned, not indexed). */

@@ -4,6 +4,7 @@
 import { compileGlob, compileGlobAny, expandBraces } from '../glob.js';
 import type { CommandRule } from '../schema/command-rules.js';
 import type { ExecOperation } from '../types.js';
+import { buildPathIndex, lookupPath } from './file.js';
 import { scan, sortBucket, type Entry } from './first-match.js';
 
 interface Probe {
@@ -21,6 +22,7 @@ export function compileCommandRules(rules: readonly CommandRule[]): (op: ExecOpe
   const exactPath = new Map<string, Entry<Probe>[]>();
   const exactBase = new Map<string, Entry<Probe>[]>();
   const globs: Entry<Probe>[] = [];
+  const pathGlobs: { rule: number; pattern: string; test: (p: Probe, matched: (s: string) => boolean) => boolean }[] = [];
   const add = (m: Map<string, Entry<Probe>[]>, k: string, e: Entry<Probe>) => {
     let b = m.get(k);
     if (!b) m.set(k, (b = []));
@@ -43,7 +45,7 @@ export function compileCommandRules(rules: readonly CommandRule[]): (op: ExecOpe
       for (const e of expandBraces(c)) {
         const g = compileGlob(e, isPath ? '/' : '');
         if (g.literal) add(isPath ? exactPath : exactBase, g.text, { rule: i, test: rest });
-        else if (isPath) globs.push({ rule: i, test: (p) => g.test(p.op.path) && rest(p) });
+        else if (isPath) pathGlobs.push({ rule: i, pattern: e, test: (p, matched) => matched(p.op.path) && rest(p) });
         else {
           const m = compileGlobAny(e, '');
           globs.push({ rule: i, test: (p) => m(p.base) && rest(p) });
@@ -54,6 +56,7 @@ export function compileCommandRules(rules: readonly CommandRule[]): (op: ExecOpe
   for (const b of exactPath.values()) sortBucket(b);
   for (const b of exactBase.values()) sortBucket(b);
   sortBucket(globs);
+  const pathIndex = buildPathIndex(pathGlobs);
   const probe: Probe = { op: undefined as unknown as ExecOperation, base: '', args: undefined };
   return (op) => {
     probe.op = op;
@@ -61,6 +64,7 @@ export function compileCommandRules(rules: readonly CommandRule[]): (op: ExecOpe
     probe.args = undefined;
     let best = scan(exactPath.get(op.path), probe, Infinity);
     best = scan(exactBase.get(probe.base), probe, best);
+    best = Math.min(best, lookupPath(pathIndex, op.path, probe));
     return scan(globs, probe, best);
   };
 }

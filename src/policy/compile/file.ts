@@ -55,11 +55,13 @@ export function lookupPath<Op>(ix: PathIndex<Op>, path: string, op: Op): number 
   const { byKey, keyLen } = ix;
   if (keyLen.length > 1 && keyLen[1]) best = scan(byKey.get('/'), op, best);
   const n = path.length;
-  for (let j = 1; j <= n; j++) {
-    if (j !== n && path.charCodeAt(j) !== 47) continue;
-    if (j >= keyLen.length) break;
-    if (keyLen[j] === 0) continue;
-    best = scan(byKey.get(j === n ? path : path.slice(0, j)), op, best);
+  const maxKey = keyLen.length - 1;
+  // Every ancestor directory (each "/" boundary) and the path itself, shortest first.
+  for (let j = path.indexOf('/', 1); ; j = path.indexOf('/', j + 1)) {
+    const end = j < 0 ? n : j;
+    if (end > maxKey) break;
+    if (keyLen[end] === 1) best = scan(byKey.get(end === n ? path : path.slice(0, end)), op, best);
+    if (j < 0) break;
   }
   return best;
 }
