@@ -6,3 +6,11 @@ export {
   generateKeyPairFiles, loadPrivateKey, loadPublicKey, parsePublicKey, keyIdOf, rawPublicKey, publicKeyFromRaw,
   type PublicKeyInfo, type PrivateKeyInfo, type GeneratedKey,
 } from './keys.js';
+export { loadTrustStore, type TrustStore } from './trust-store.js';
+export {
+  signPolicyFile, signPolicyBytes, parseSignature, checkSignature, signatureFileFor, type PolicySignature,
+} from './policy-signature.js';
+export {
+  verifyPolicyFile, resolveTrustSettings, TRUST_STORE_ENV, TRUST_MODE_ENV, TRUST_MODES,
+  type TrustMode, type TrustResult, type TrustSettings, type VerifyPolicyOptions,
+} from './verify-policy.js';
