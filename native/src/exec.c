@@ -20,6 +20,7 @@
 #include "resolve.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,11 +156,17 @@ int exec_depth(pid_t tid) {
 
 void exec_deny(struct req *r, int err, const char *msg) {
   if (msg && *msg) {
-    char p[64];
-    snprintf(p, sizeof p, "%d/fd/2", r->pid);
-    int fd = openat(g_host_proc, p, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | O_APPEND);
+    /* The caller's own stderr file description (shared offset), not a re-open of its path. */
+    char t[32];
+    int fd = -1;
+    if (proc_status_field(r->pid, "Tgid", t, sizeof t) == 0) {
+      int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)atoi(t), 0);
+      if (pidfd >= 0) { fd = (int)syscall(438 /* pidfd_getfd */, pidfd, 2, 0); close(pidfd); }
+    }
+    struct pollfd pf = { fd, POLLOUT, 0 };
+    if (fd >= 0 && poll(&pf, 1, 0) != 1) { close(fd); fd = -1; } /* never block on a full pipe */
     if (fd >= 0) {
-      char line[2048];
+      char line[512];
       int n = snprintf(line, sizeof line, "cordon: %s\n", msg);
       if (n > 0 && write(fd, line, (size_t)(n < (int)sizeof line ? n : (int)sizeof line - 1)) < 0) { /* best effort */ }
       close(fd);

@@ -368,7 +368,14 @@ static void do_open(struct req *r, const char *redirect) {
     else { r->fd1 = fd; r->exists = 1; }
   }
   if (r->exists) {
-    if (r->flags & O_PATH) { int fd = dup(r->fd1); respond_fd(r, fd); return; }
+    if (r->flags & O_PATH) {
+      /* ADDFD cannot inject O_PATH files. An O_PATH fd grants metadata only (every use that
+       * reaches content — openat through it, /proc/self/fd re-open, fexecve — comes back here
+       * and is decided on the resolved object), so letting the kernel redo this open cannot
+       * leak more than stat(2), which is not enforced anyway (docs/sandbox.md). */
+      if (redirect && *redirect) respond(r, 0, EACCES); else respond_continue(r);
+      return;
+    }
     if (r->isfifo && !(r->flags & O_NONBLOCK)) {
       /* Opening a FIFO blocks until the other end opens: do it off the event loop. */
       struct fifo_job *j = malloc(sizeof *j);
