@@ -215,6 +215,11 @@ static void init_main(int go_r, int ready_w, int status_w, int sp) {
     run_command(sp);
   }
   close(sp);
+  /* init needs no privilege from here on: it only reaps. */
+  prctl(PR_SET_NAME, "cordon-init");
+  prctl(PR_SET_DUMPABLE, 0);
+  prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  drop_caps();
   /* Reap everything; when the command exits, report its status and end the sandbox. */
   for (;;) {
     int st;
