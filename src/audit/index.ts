@@ -23,3 +23,6 @@ export function openAuditLog(opts: OpenAuditLogOptions): Promise<AuditSink & Aud
 export { verifyChainFiles, expandRotated, type VerifyOptions, type VerifyReport, type ChainStatus } from './verify.js';
 export type { BadEntry, Verdict } from './chain-check.js';
 export { defaultVerifierKeys, type LoadedKey } from './key.js';
+export { AuditIndex, sqliteForwarder, parseTime, hostOf, type IndexedEvent, type QueryFilter } from './sqlite-index.js';
+export { buildSessionReport, formatSessionReport, type SessionReport } from './report.js';
+export { otlpForwarder, type OtlpOptions, type OtlpForwarder } from './otlp.js';
