@@ -101,8 +101,10 @@ export interface RunOut {
   cordonError?: string | undefined;
 }
 
-export async function sandboxRun(yaml: string, argv: string[], cwd: string, opts: { env?: Record<string, string>; onSupervisorPid?: (pid: number) => void } = {}): Promise<RunOut> {
-  const policy = compilePolicy(loadPolicy({ text: yaml, source: 'test-policy', vars: { PROJECT_ROOT: cwd } }));
+/** yaml: policy text, or `{ builtin: 'agent-default' }` (PROJECT_ROOT = cwd). */
+export async function sandboxRun(yaml: string | { builtin: string }, argv: string[], cwd: string, opts: { env?: Record<string, string>; onSupervisorPid?: (pid: number) => void } = {}): Promise<RunOut> {
+  const vars = { PROJECT_ROOT: cwd };
+  const policy = compilePolicy(loadPolicy(typeof yaml === 'string' ? { text: yaml, source: 'test-policy', vars } : { builtin: yaml.builtin, vars }));
   const dir = mkdtempSync(join(tmpdir(), 'cordon-run-'));
   const outF = join(dir, 'out');
   const errF = join(dir, 'err');
