@@ -24,11 +24,11 @@ export function scanText(text: string, opts: ScanOptions = {}): Finding[] {
   if (UNICODE_KINDS.some(want) && hasSuspiciousUnicode(text)) {
     for (const f of findSuspiciousUnicode(text)) if (want(f.kind)) out.push(f);
   }
-  if (want('ansi') && hasAnsi(text)) out.push(...findAnsi(text));
+  if (want('ansi') && hasAnsi(text)) for (const f of findAnsi(text)) out.push(f);
   const normalized = normalizeText(text);
   if (want('secret')) {
     const raw = scanSecrets(text);
-    out.push(...raw);
+    for (const f of raw) out.push(f);
     if (normalized !== text) {
       const seen = new Set(raw.map((f) => f.rule));
       for (const f of scanSecrets(normalized)) {
@@ -40,7 +40,7 @@ export function scanText(text: string, opts: ScanOptions = {}): Finding[] {
     // ANSI sequences removed first so "ig\x1b[0mnore previous instructions" still reads as one.
     const readable = hasAnsi(normalized) ? stripAnsi(normalized) : normalized;
     const found = findHiddenInstructions(readable, { normalized: true });
-    out.push(...found);
+    for (const f of found) out.push(f);
     // Invisible characters may be joiners ("ig\u200Bnore") or separators ("send\u200Bthe\u200Bkey"):
     // read the text both ways.
     if (normalized !== text && hasSuspiciousUnicode(text)) {
@@ -70,11 +70,11 @@ export function sanitizeText(text: string, kinds: readonly FindingKind[]): Sanit
   const findings: Finding[] = [];
   let t = text;
   if (kinds.includes('ansi') && hasAnsi(t)) {
-    findings.push(...findAnsi(t));
+    for (const f of findAnsi(t)) findings.push(f);
     t = stripAnsi(t);
   }
   if (UNICODE_KINDS.some((k) => kinds.includes(k)) && hasSuspiciousUnicode(t)) {
-    findings.push(...findSuspiciousUnicode(t).filter((f) => kinds.includes(f.kind)));
+    for (const f of findSuspiciousUnicode(t)) if (kinds.includes(f.kind)) findings.push(f);
     // Stripping is all-or-nothing across the unicode kinds: keeping bidi controls while
     // deleting zero-width characters would not make the text any safer to show.
     t = stripSuspiciousUnicode(t);
@@ -82,7 +82,7 @@ export function sanitizeText(text: string, kinds: readonly FindingKind[]): Sanit
   if (kinds.includes('secret')) {
     const s = scanSecrets(t);
     if (s.length > 0) {
-      findings.push(...s);
+      for (const f of s) findings.push(f);
       t = redactFindings(t, s);
     }
   }

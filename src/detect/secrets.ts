@@ -52,70 +52,53 @@ function isAlnumAt(s: string, i: number): boolean {
   return i >= 0 && i < s.length && alnum(s.charCodeAt(i));
 }
 
-function scanPrefix(s: string, d: PrefixDetector, out: Finding[]): void {
-  for (const prefix of d.prefixes) {
-    const needsBoundaryBefore = alnum(prefix.charCodeAt(0));
-    let at = s.indexOf(prefix);
-    while (at >= 0) {
-      let next = at + 1;
-      if (!(needsBoundaryBefore && isAlnumAt(s, at - 1))) {
-        const bodyStart = at + prefix.length;
-        let j = bodyStart;
-        const limit = Math.min(s.length, bodyStart + d.max + 1);
-        while (j < limit && d.body(s.charCodeAt(j))) j++;
-        const len = j - bodyStart;
-        const overlong = len > d.max;
-        const boundaryOk = !d.boundaryAfter || !(j < s.length && alnumUnderscore(s.charCodeAt(j)));
-        if (len >= d.min && !overlong && boundaryOk) {
-          out.push({ kind: 'secret', rule: d.rule, index: at, length: j - at, detail: d.label });
-        }
-        // Later occurrences inside this run would re-scan it: skip it, which keeps every
-        // prefix's scan linear even on inputs like "AKIAAKIAAKIA...".
-        next = Math.max(next, j);
-      }
-      at = s.indexOf(prefix, next);
-    }
+/** Scans one prefix occurrence at `at`; returns where the next search may start. */
+function scanPrefixAt(s: string, d: PrefixDetector, prefix: string, at: number, out: Finding[]): number {
+  if (alnum(prefix.charCodeAt(0)) && isAlnumAt(s, at - 1)) return at + 1;
+  const bodyStart = at + prefix.length;
+  let j = bodyStart;
+  const limit = Math.min(s.length, bodyStart + d.max + 1);
+  while (j < limit && d.body(s.charCodeAt(j))) j++;
+  const len = j - bodyStart;
+  const boundaryOk = !d.boundaryAfter || !(j < s.length && alnumUnderscore(s.charCodeAt(j)));
+  if (len >= d.min && len <= d.max && boundaryOk) {
+    out.push({ kind: 'secret', rule: d.rule, index: at, length: j - at, detail: d.label });
   }
+  // Later occurrences inside this run would re-scan it: skip it, which keeps the scan linear
+  // even on inputs like "AKIAAKIAAKIA...".
+  return Math.max(at + 1, j);
 }
 
 // AWS secret access keys have no prefix: only report them next to their variable name.
 const AWS_SECRET_NAMES = ['aws_secret_access_key', 'AWS_SECRET_ACCESS_KEY', 'SecretAccessKey', 'aws-secret-access-key'];
 
-function scanAwsSecret(s: string, out: Finding[]): void {
-  for (const name of AWS_SECRET_NAMES) {
-    let at = s.indexOf(name);
-    while (at >= 0) {
-      let j = at + name.length;
-      const sepEnd = Math.min(s.length, j + 6);
-      while (j < sepEnd && ' \t"\':=>'.includes(s[j]!)) j++;
-      const start = j;
-      const limit = Math.min(s.length, start + 41);
-      while (j < limit && base64(s.charCodeAt(j))) j++;
-      if (j - start === 40) out.push({ kind: 'secret', rule: 'aws_secret_access_key', index: start, length: 40, detail: 'AWS secret access key' });
-      at = s.indexOf(name, at + name.length);
-    }
-  }
+function scanAwsSecretAt(s: string, name: string, at: number, out: Finding[]): number {
+  let j = at + name.length;
+  const sepEnd = Math.min(s.length, j + 6);
+  while (j < sepEnd && ' \t"\':=>'.includes(s[j]!)) j++;
+  const start = j;
+  const limit = Math.min(s.length, start + 41);
+  while (j < limit && base64(s.charCodeAt(j))) j++;
+  if (j - start === 40) out.push({ kind: 'secret', rule: 'aws_secret_access_key', index: start, length: 40, detail: 'AWS secret access key' });
+  return at + name.length;
 }
 
 const PEM_END_MARK = 'PRIVATE KEY-----';
 
-function scanPrivateKeys(s: string, out: Finding[]): void {
-  let at = s.indexOf('-----BEGIN ');
-  while (at >= 0) {
-    // The label ("RSA PRIVATE KEY", "OPENSSH PRIVATE KEY", ...) is short: look only 40 chars on.
-    const header = s.slice(at + 11, at + 11 + 40);
-    const markAt = header.indexOf(PEM_END_MARK);
-    if (markAt < 0) { at = s.indexOf('-----BEGIN ', at + 11); continue; }
-    const bodyFrom = at + 11 + markAt + PEM_END_MARK.length;
-    const endAt = s.indexOf('-----END ', bodyFrom);
-    let stop = s.length;
-    if (endAt >= 0) {
-      const close = s.indexOf('-----', endAt + 9);
-      stop = close >= 0 ? close + 5 : s.length;
-    }
-    out.push({ kind: 'secret', rule: 'private_key', index: at, length: stop - at, detail: 'PEM private key' });
-    at = s.indexOf('-----BEGIN ', stop);
+function scanPrivateKeyAt(s: string, at: number, out: Finding[]): number {
+  // The label ("RSA PRIVATE KEY", "OPENSSH PRIVATE KEY", ...) is short: look only 40 chars on.
+  const header = s.slice(at + 11, at + 11 + 40);
+  const markAt = header.indexOf(PEM_END_MARK);
+  if (markAt < 0) return at + 11;
+  const bodyFrom = at + 11 + markAt + PEM_END_MARK.length;
+  const endAt = s.indexOf('-----END ', bodyFrom);
+  let stop = s.length;
+  if (endAt >= 0) {
+    const close = s.indexOf('-----', endAt + 9);
+    stop = close >= 0 ? close + 5 : s.length;
   }
+  out.push({ kind: 'secret', rule: 'private_key', index: at, length: stop - at, detail: 'PEM private key' });
+  return stop;
 }
 
 function runEnd(s: string, i: number): number {
@@ -126,35 +109,47 @@ function runEnd(s: string, i: number): number {
 
 // Linear: a failed candidate skips its whole first segment (any later "eyJ" inside it would end
 // at the same place and fail the same way), and each character belongs to at most three segments.
-function scanJwt(s: string, out: Finding[]): void {
-  let at = s.indexOf('eyJ');
-  while (at >= 0) {
-    let next = at + 3;
-    if (!isAlnumAt(s, at - 1)) {
-      const a = runEnd(s, at);
-      next = Math.max(next, a);
-      if (a - at >= 10 && s.charCodeAt(a) === 0x2e && s.startsWith('eyJ', a + 1)) {
-        const b = runEnd(s, a + 1);
-        if (b - a - 1 >= 10 && s.charCodeAt(b) === 0x2e) {
-          const c = runEnd(s, b + 1);
-          if (c - b - 1 >= 10) {
-            out.push({ kind: 'secret', rule: 'jwt', index: at, length: c - at, detail: 'JSON Web Token' });
-            next = c;
-          }
-        }
+function scanJwtAt(s: string, at: number, out: Finding[]): number {
+  if (isAlnumAt(s, at - 1)) return at + 3;
+  const a = runEnd(s, at);
+  if (a - at >= 10 && s.charCodeAt(a) === 0x2e && s.startsWith('eyJ', a + 1)) {
+    const b = runEnd(s, a + 1);
+    if (b - a - 1 >= 10 && s.charCodeAt(b) === 0x2e) {
+      const c = runEnd(s, b + 1);
+      if (c - b - 1 >= 10) {
+        out.push({ kind: 'secret', rule: 'jwt', index: at, length: c - at, detail: 'JSON Web Token' });
+        return c;
       }
     }
-    at = s.indexOf('eyJ', next);
   }
+  return Math.max(at + 3, a);
 }
+
+// Every trigger literal in one alternation, longest first so `sk-ant-` wins over `sk-`. A
+// pattern of plain literals has no quantifiers: irregexp finds the leftmost match in one pass.
+type Handler = (s: string, at: number, out: Finding[]) => number;
+const HANDLERS = new Map<string, Handler>();
+for (const d of PREFIX_DETECTORS) for (const p of d.prefixes) HANDLERS.set(p, (s, at, out) => scanPrefixAt(s, d, p, at, out));
+for (const n of AWS_SECRET_NAMES) HANDLERS.set(n, (s, at, out) => scanAwsSecretAt(s, n, at, out));
+HANDLERS.set('-----BEGIN ', scanPrivateKeyAt);
+HANDLERS.set('eyJ', scanJwtAt);
+const TRIGGERS = new RegExp([...HANDLERS.keys()].sort((a, b) => b.length - a.length).map((k) => k.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')).join('|'), 'g');
 
 /** Finds credentials in text. Findings are sorted by position and never overlap. */
 export function scanSecrets(s: string): Finding[] {
   const raw: Finding[] = [];
-  for (const d of PREFIX_DETECTORS) scanPrefix(s, d, raw);
-  scanAwsSecret(s, raw);
-  scanPrivateKeys(s, raw);
-  scanJwt(s, raw);
+  // Each literal keeps its own "scanned up to" mark so a run is never rescanned by the same
+  // detector (linear), while other detectors still see matches inside it.
+  const skip = new Map<string, number>();
+  const re = new RegExp(TRIGGERS.source, 'g');
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(s)) !== null) {
+    const lit = m[0];
+    const at = m.index;
+    if (at < (skip.get(lit) ?? 0)) { re.lastIndex = at + 1; continue; }
+    skip.set(lit, HANDLERS.get(lit)!(s, at, raw));
+    re.lastIndex = at + 1;
+  }
   if (raw.length <= 1) return raw;
   // Earliest first; at equal start the longest (most specific: sk-ant- over sk-) wins.
   raw.sort((a, b) => a.index - b.index || b.length - a.length);
