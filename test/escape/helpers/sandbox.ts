@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compilePolicy, loadPolicy } from '../../../src/policy/index.js';
-import { runCommand, SUPERVISOR_PATH, type SandboxEvent } from '../../../src/sandbox/index.js';
+import { runCommand, SUPERVISOR_PATH, type Approver, type SandboxEvent } from '../../../src/sandbox/index.js';
 
 export const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 export const PROBES = join(ROOT, 'native', 'build', 'probes');
@@ -99,10 +99,12 @@ export interface RunOut {
   stderr: string;
   events: SandboxEvent[];
   cordonError?: string | undefined;
+  session: string;
+  auditFile: string;
 }
 
 /** yaml: policy text, or `{ builtin: 'agent-default' }` (PROJECT_ROOT = cwd). */
-export async function sandboxRun(yaml: string | { builtin: string }, argv: string[], cwd: string, opts: { env?: Record<string, string>; onSupervisorPid?: (pid: number) => void } = {}): Promise<RunOut> {
+export async function sandboxRun(yaml: string | { builtin: string }, argv: string[], cwd: string, opts: { env?: Record<string, string>; onSupervisorPid?: (pid: number) => void; approver?: Approver } = {}): Promise<RunOut> {
   const vars = { PROJECT_ROOT: cwd };
   const policy = compilePolicy(loadPolicy(typeof yaml === 'string' ? { text: yaml, source: 'test-policy', vars } : { builtin: yaml.builtin, vars }));
   const dir = mkdtempSync(join(tmpdir(), 'cordon-run-'));
@@ -117,8 +119,9 @@ export async function sandboxRun(yaml: string | { builtin: string }, argv: strin
       env: opts.env ?? { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: process.env.HOME ?? '/root' },
       onEvent: (ev) => events.push(ev),
       ...(opts.onSupervisorPid ? { onSupervisorPid: opts.onSupervisorPid } : {}),
+      ...(opts.approver ? { approver: opts.approver } : {}),
     });
-    return { code: r.exitCode, stdout: readFileSync(outF, 'utf8'), stderr: readFileSync(errF, 'utf8'), events, cordonError: r.cordonError };
+    return { code: r.exitCode, stdout: readFileSync(outF, 'utf8'), stderr: readFileSync(errF, 'utf8'), events, cordonError: r.cordonError, session: r.session, auditFile: r.auditFile };
   } finally {
     closeSync(o);
     closeSync(e);
