@@ -10,7 +10,8 @@ export type {
 export { EVENT_KINDS } from './types.js';
 export { AuditError, type AuditErrorCode } from './errors.js';
 export { AuditWriter, rotatedName } from './writer.js';
-export { stateDir, defaultKeyFile, keyArchiveDir, keyFingerprint, readKeyFile } from './key.js';
+export { stateDir, defaultKeyFile, keyArchiveDir, keyFingerprint, readKeyFile, readKeyEnv } from './key.js';
+export { scanLines, MAX_LINE_BYTES, type LineSink } from './scan.js';
 
 /**
  * Opens (creating or resuming) an audit chain. Resolves once the genesis or resume entry is on

@@ -50,6 +50,9 @@ export function decodeKeyMaterial(raw: Buffer): Buffer {
 }
 
 function checked(key: Buffer, source: string): LoadedKey {
+  if (key.subarray(0, 11).toString('latin1') === '-----BEGIN ') {
+    throw new AuditError('key', `${source} holds a PEM key, not an audit HMAC key (32+ random bytes); to check signed checkpoints with an Ed25519 public key use --public-key`);
+  }
   if (key.length < MIN_KEY_BYTES) {
     throw new AuditError('key', `audit key from ${source} is ${key.length} bytes; at least ${MIN_KEY_BYTES} are needed (generate one with \`head -c 32 /dev/urandom | xxd -p -c 64\`)`);
   }
