@@ -9,6 +9,7 @@
 // invisible by markup or fonts.
 
 import type { Finding } from './finding.js';
+import { MAX_FINDINGS } from './unicode.js';
 
 const ESC = 0x1b;
 const BEL = 0x07;
@@ -86,6 +87,10 @@ export function findAnsi(s: string): Finding[] {
     while (i < s.length && isIntroducer(s.charCodeAt(i))) {
       i = Math.max(sequenceEnd(s, i), i + 1);
       count++;
+    }
+    if (out.length >= MAX_FINDINGS) {
+      out.push({ kind: 'ansi', index: start, length: s.length - start, detail: 'more terminal escape/control sequences up to the end of the text (report truncated)' });
+      break;
     }
     out.push({ kind: 'ansi', index: start, length: i - start, detail: `${count} terminal escape/control sequence${count === 1 ? '' : 's'}` });
   }

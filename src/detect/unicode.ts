@@ -69,6 +69,9 @@ export function hasSuspiciousUnicode(s: string): boolean {
   return false;
 }
 
+/** Findings reported per text and detector before the report is truncated. */
+export const MAX_FINDINGS = 1000;
+
 /**
  * Reports runs of invisible, bidi and tag characters (one finding per run and kind, so a
  * 10 000-character zero-width payload is one finding, not 10 000). For tag characters the
@@ -76,12 +79,19 @@ export function hasSuspiciousUnicode(s: string): boolean {
  */
 export function findSuspiciousUnicode(s: string): Finding[] {
   const out: Finding[] = [];
+  let capped = false;
   let runKind: UnicodeFindingKind | undefined;
   let runStart = 0;
   let runCount = 0;
   let decoded = '';
   const flush = (end: number) => {
-    if (runKind === undefined) return;
+    if (runKind === undefined || capped) return;
+    if (out.length >= MAX_FINDINGS) {
+      // Enough to act on; one last finding covers the rest so positions stay honest.
+      out.push({ kind: runKind, index: runStart, length: s.length - runStart, detail: 'more suspicious characters up to the end of the text (report truncated)' });
+      capped = true;
+      return;
+    }
     const f: Finding = {
       kind: runKind,
       index: runStart,
@@ -161,16 +171,22 @@ export function normalizeText(s: string, opts: { invisibleAs?: string } = {}): s
   let t = s;
   if (hasSuspiciousUnicode(t)) {
     const repl = opts.invisibleAs ?? '';
-    let out = '';
+    const parts: string[] = [];
+    let from = 0;
     for (let i = 0; i < t.length; i++) {
+      if (t.charCodeAt(i) < 0x00ad) continue;
       const cp = t.codePointAt(i)!;
       const width = cp > 0xffff ? 2 : 1;
-      if (cp >= 0xe0020 && cp <= 0xe007e) out += String.fromCharCode(cp - 0xe0000);
-      else if (classifyCodePoint(cp) === undefined) out += t.slice(i, i + width);
-      else out += repl;
+      const kind = classifyCodePoint(cp);
+      if (kind !== undefined) {
+        if (from < i) parts.push(t.slice(from, i));
+        parts.push(cp >= 0xe0020 && cp <= 0xe007e ? String.fromCharCode(cp - 0xe0000) : repl);
+        from = i + width;
+      }
       i += width - 1;
     }
-    t = out;
+    if (from < t.length) parts.push(t.slice(from));
+    t = parts.join('');
   }
   return t.normalize('NFKC');
 }
