@@ -327,12 +327,17 @@ function syncDir(dir: string): void {
  * resume entry; anything else wrong refuses the file.
  */
 function inspect(file: string, key: LoadedKey): { st: ChainState | null; closed: boolean; discarded: { bytes: number; sha256: string } | null } {
-  const checker = new ChainChecker({ keys: [key], publicKeys: new Map(), explicitKeys: true });
+  const checker = new ChainChecker({ keys: [key], publicKeys: new Map(), explicitKeys: true, skipUnknownKeys: true });
   checker.beginFile(file);
   const end = scanLines(file, checker);
   checker.finish();
   if (checker.bad) {
     throw new AuditError('chain', `cannot extend audit chain ${file}: ${checker.bad.message}. Keep the file as evidence, move it aside, and start a new chain (\`cordon audit verify ${file}\` shows the details)`);
+  }
+  const st = checker.state;
+  const current = st?.rotatingTo ? st.rotatingTo.key : st?.keyFp;
+  if (st && current !== key.fingerprint) {
+    throw new AuditError('chain', `cannot extend audit chain ${file}: wrong key: its current chain was written with key fingerprint ${current}, the key given (${key.source}) has fingerprint ${key.fingerprint}. Open it with that key, or move the file aside and start a new chain`);
   }
   let discarded: { bytes: number; sha256: string } | null = null;
   if (end.tailBytes > 0) {
