@@ -1,8 +1,9 @@
 // `cordon run` and `cordon detect`: the sandbox part's commands. The sandbox modules load lazily
 // inside the actions so other subcommands do not pay for them.
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { EXIT } from './exit-codes.js';
-import { loadCliPolicy, type PolicyVarOptions } from './policy-load.js';
+import type { PolicyVarOptions } from './policy-load.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -42,7 +43,10 @@ export function registerRunCommands(program: Command): void {
         if (!Number.isInteger(fd) || fd < 3) throw usage(`--json-events takes an open file descriptor number >= 3 (got "${opts.jsonEvents}")`);
         onEvent = sandbox.jsonEventWriter(fd);
       }
-      const policy = compilePolicy(loadCliPolicy(opts.policy ?? 'agent-default', opts));
+      const { stateDir } = await import('../audit/index.js');
+      const { policyLoadOptions } = await import('./policy-load.js');
+      const loaded = sandbox.loadPolicyCached(policyLoadOptions(opts.policy ?? 'agent-default', opts), join(stateDir(), 'policy-cache'));
+      const policy = compilePolicy(loaded.policy);
       const verbose = opts.verbose ? (l: string) => process.stderr.write(`cordon: ${l}\n`) : undefined;
       const { requestApproval } = await import('../approvals/index.js');
       // Ctrl-C reaches the sandboxed command directly (same process group); we stay up to record.

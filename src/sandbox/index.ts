@@ -5,3 +5,4 @@ export { runSandbox, newSessionId, jsonEventWriter, SandboxError, SUPERVISOR_PAT
 export { buildSpec, encodeSpec, writeRoots, DEGRADABLE, type Degradable, type SandboxSpec, type SpecInput } from './spec.js';
 export { parseQuestion, operationsOf, combine, decideQuestion, answerFor, opsFromMask, type Question, type Answer } from './decide.js';
 export { detectHost, formatDetect, type DetectReport, type Protection } from './detect.js';
+export { loadPolicyCached, policyCacheKey } from './policy-cache.js';

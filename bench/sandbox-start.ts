@@ -1,0 +1,51 @@
+// bench/sandbox-start: wall time to run `true` wrapped, against `true` bare and against
+// @anthropic-ai/sandbox-runtime (`srt true`) measured in the same run, interleaved round by
+// round so machine load hits all three alike. Targets (DESIGN.md): cordon ≤ 0.25× srt, and
+// ≤ 100 ms added over bare. srt needs bubblewrap, socat and ripgrep (Debian:
+// `apt-get install -y bubblewrap socat ripgrep`); without them its column says why.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CORDON = join(ROOT, 'bin', 'cordon.js');
+const SRT = join(ROOT, 'node_modules', '@anthropic-ai', 'sandbox-runtime', 'dist', 'cli.js');
+const ROUNDS = Number(process.env.ROUNDS ?? 15);
+
+function timeOnce(cmd: string, args: string[], cwd: string): { ms: number; ok: boolean; err: string } {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  return { ms, ok: r.status === 0, err: (r.stderr ?? '') + (r.error?.message ?? '') };
+}
+
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
+
+const project = mkdtempSync(join(tmpdir(), 'cordon-bench-start-'));
+const srtMissing = ['bwrap', 'socat', 'rg'].filter((b) => spawnSync('sh', ['-c', `command -v ${b}`]).status !== 0);
+const haveSrt = existsSync(SRT) && srtMissing.length === 0;
+const cases: Array<[string, string, string[]]> = [
+  ['bare true', '/bin/true', []],
+  ['node -e 0', process.execPath, ['-e', '0']],
+  ['cordon run -- true', process.execPath, [CORDON, 'run', '--', 'true']],
+];
+if (haveSrt) cases.push(['srt true', process.execPath, [SRT, 'true']]);
+const times = new Map<string, number[]>(cases.map(([n]) => [n, []]));
+for (const [n, cmd, args] of cases) { const w = timeOnce(cmd, args, project); if (!w.ok) { console.error(`${n} failed: ${w.err.trim()}`); process.exit(1); } }
+for (let i = 0; i < ROUNDS; i++) {
+  for (const [n, cmd, args] of cases) times.get(n)!.push(timeOnce(cmd, args, project).ms);
+}
+const m = Object.fromEntries([...times].map(([n, xs]) => [n, median(xs)]));
+for (const [n] of cases) console.log(`${n.padEnd(22)} median ${m[n]!.toFixed(1).padStart(7)} ms  (${ROUNDS} rounds)`);
+const cordon = m['cordon run -- true']!;
+const bare = m['bare true']!;
+console.log(`added over bare: ${(cordon - bare).toFixed(1)} ms (target ≤ 100 ms)  ${cordon - bare <= 100 ? 'MET' : 'NOT MET'}`);
+if (haveSrt) {
+  const ratio = cordon / m['srt true']!;
+  console.log(`cordon / srt: ${ratio.toFixed(3)}× (target ≤ 0.25×)  ${ratio <= 0.25 ? 'MET' : 'NOT MET'}`);
+} else {
+  console.log(`srt baseline not measured: ${existsSync(SRT) ? `missing ${srtMissing.join(', ')} (apt-get install -y bubblewrap socat ripgrep)` : 'npm install (devDependency @anthropic-ai/sandbox-runtime)'}`);
+}
+console.log(`cordon over node -e 0 (Cordon's own start cost): ${(cordon - m['node -e 0']!).toFixed(1)} ms`);
