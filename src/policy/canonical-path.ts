@@ -18,15 +18,12 @@ export function canonicalPath(p: string): string | undefined {
 function needsWork(p: string): boolean {
   const n = p.length;
   if (n > 1 && p.charCodeAt(n - 1) === 47) return true;
-  for (let i = 0; i < n; i++) {
-    if (p.charCodeAt(i) !== 47) continue;
-    const a = p.charCodeAt(i + 1);
-    if (a === 47) return true;
-    if (a === 46) {
-      const b = p.charCodeAt(i + 2);
-      if (i + 2 === n || b === 47) return true;
-      if (b === 46 && (i + 3 === n || p.charCodeAt(i + 3) === 47)) return true;
-    }
+  if (p.indexOf('//') >= 0) return true;
+  // Only a "/." can start a "." or ".." segment; dotfiles (/.ssh) are checked and pass.
+  for (let i = p.indexOf('/.'); i >= 0; i = p.indexOf('/.', i + 2)) {
+    const b = p.charCodeAt(i + 2);
+    if (i + 2 === n || b === 47) return true;
+    if (b === 46 && (i + 3 === n || p.charCodeAt(i + 3) === 47)) return true;
   }
   return false;
 }

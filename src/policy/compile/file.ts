@@ -15,19 +15,26 @@ export function opsMask(ops: readonly string[] | undefined): number {
   return m;
 }
 
+/** Buckets whose keys share one length: few keys are compared in place, many are hashed. */
+interface LengthGroup<Op> {
+  len: number;
+  keys: string[];
+  buckets: Entry<Op>[][];
+  map: Map<string, Entry<Op>[]> | undefined;
+}
+
 export interface PathIndex<Op> {
-  /** Exact-path and prefix buckets. */
-  byKey: Map<string, Entry<Op>[]>;
   /** Patterns starting with a wildcard, consulted for every path. */
   always: Entry<Op>[];
-  /** keyLen[n] is true when some key has length n: lets lookups skip prefixes no key can equal. */
-  keyLen: Uint8Array;
+  /** Literal prefixes (and literal paths) grouped by length, shortest first. */
+  groups: LengthGroup<Op>[];
 }
+
+const HASH_ABOVE = 6;
 
 export function buildPathIndex<Op>(items: { rule: number; pattern: string; test: (op: Op, matched: (s: string) => boolean) => boolean }[]): PathIndex<Op> {
   const byKey = new Map<string, Entry<Op>[]>();
   const always: Entry<Op>[] = [];
-  let maxLen = 0;
   for (const it of items) {
     for (const p of expandBraces(it.pattern)) {
       const g = compileGlob(p, '/');
@@ -38,30 +45,49 @@ export function buildPathIndex<Op>(items: { rule: number; pattern: string; test:
         let b = byKey.get(key);
         if (!b) byKey.set(key, (b = []));
         b.push(entry);
-        maxLen = Math.max(maxLen, key.length);
       }
     }
   }
-  for (const b of byKey.values()) sortBucket(b);
   sortBucket(always);
-  const keyLen = new Uint8Array(maxLen + 1);
-  for (const k of byKey.keys()) keyLen[k.length] = 1;
-  return { byKey, always, keyLen };
+  const byLen = new Map<number, LengthGroup<Op>>();
+  for (const [key, bucket] of byKey) {
+    sortBucket(bucket);
+    let g = byLen.get(key.length);
+    if (!g) byLen.set(key.length, (g = { len: key.length, keys: [], buckets: [], map: undefined }));
+    g.keys.push(key);
+    g.buckets.push(bucket);
+  }
+  const groups = [...byLen.values()].sort((a, b) => a.len - b.len);
+  for (const g of groups) if (g.keys.length > HASH_ABOVE) g.map = new Map(g.keys.map((k, i) => [k, g.buckets[i]!]));
+  return { always, groups };
 }
 
-/** Lowest matching rule index for `path` (canonical, absolute), or Infinity. */
+/**
+ * Lowest matching rule index for `path` (canonical, absolute), or Infinity. A key of length L
+ * applies when the path equals it or continues with "/" at L: i.e. it is the path itself or
+ * one of its ancestor directories. Small groups compare in place (no substring is built).
+ */
 export function lookupPath<Op>(ix: PathIndex<Op>, path: string, op: Op): number {
   let best = scan(ix.always, op, Infinity);
-  const { byKey, keyLen } = ix;
-  if (keyLen.length > 1 && keyLen[1]) best = scan(byKey.get('/'), op, best);
   const n = path.length;
-  const maxKey = keyLen.length - 1;
-  // Every ancestor directory (each "/" boundary) and the path itself, shortest first.
-  for (let j = path.indexOf('/', 1); ; j = path.indexOf('/', j + 1)) {
-    const end = j < 0 ? n : j;
-    if (end > maxKey) break;
-    if (keyLen[end] === 1) best = scan(byKey.get(end === n ? path : path.slice(0, end)), op, best);
-    if (j < 0) break;
+  const groups = ix.groups;
+  for (let gi = 0; gi < groups.length; gi++) {
+    const g = groups[gi]!;
+    const L = g.len;
+    if (L > n) break;
+    // "/" (length 1) is every absolute path's ancestor.
+    if (L !== n && L !== 1 && path.charCodeAt(L) !== 47) continue;
+    if (g.map !== undefined) {
+      best = scan(g.map.get(L === n ? path : path.slice(0, L)), op, best);
+      continue;
+    }
+    const keys = g.keys;
+    for (let k = 0; k < keys.length; k++) {
+      if (path.startsWith(keys[k]!)) {
+        best = scan(g.buckets[k], op, best);
+        break;
+      }
+    }
   }
   return best;
 }
