@@ -1,6 +1,7 @@
 // `cordon policy validate | test | explain`: the policy part's commands. Results on stdout,
 // diagnostics on stderr, `--json` for machines.
 import type { Command } from 'commander';
+import { registerPolicyTrustCommands } from './audit-commands.js';
 import { EXIT } from './exit-codes.js';
 import { loadCliPolicy, policyLoadOptions, type PolicyVarOptions } from './policy-load.js';
 import { resolveExecPath, resolveFilePath } from './resolve-paths.js';
@@ -109,6 +110,8 @@ export function registerPolicyCommands(program: Command): Command {
     process.stdout.write(explainPolicy(loadCliPolicy(file, opts)));
   });
 
+  // `policy sign` / `policy verify` belong to the trust part.
+  registerPolicyTrustCommands(policy);
   return policy;
 }
 
