@@ -200,7 +200,8 @@ export class Gateway {
       if (blocked) verdict = { allow: false, decision: verdict.decision, rule: verdict.rule, settings: verdict.settings, stage: blocked.stage, message: blocked.message };
     }
     const subject = `${this.opts.server}/${name}`;
-    const fields: Record<string, unknown> = { argNames: Object.keys(args), argsSha256: argsDigest(args), decideMs: +(performance.now() - started).toFixed(3) };
+    // Audit fields are only built when there is an audit trail to write them to.
+    const fields: Record<string, unknown> = this.opts.audit ? { argNames: Object.keys(args), argsSha256: argsDigest(args), decideMs: +(performance.now() - started).toFixed(3) } : {};
     if (!verdict.allow) {
       fields.stage = verdict.stage;
       await this.record({ kind: 'mcp', operation: 'tools/call', subject, decision: 'deny', rule: verdict.decision.rule, message: verdict.message, fields })

@@ -117,12 +117,25 @@ export class StdioAgentTransport implements Transport {
   };
   private outputBroken = false;
 
+  // Messages sent in the same tick are written with one syscall: stdout to a pipe is a
+  // synchronous write on Linux, so under load one write per message dominates the gateway's CPU.
+  private queue: string[] = [];
+  private flushing: Promise<void> | undefined;
+
   send(message: JSONRPCMessage): Promise<void> {
     if (this.outputBroken) return Promise.resolve();
-    return new Promise((resolve) => {
-      if (this.stdout.write(JSON.stringify(message) + '\n')) resolve();
-      else this.stdout.once('drain', () => resolve());
+    this.queue.push(JSON.stringify(message) + '\n');
+    this.flushing ??= new Promise<void>((resolve) => {
+      queueMicrotask(() => {
+        const data = this.queue.length === 1 ? this.queue[0]! : this.queue.join('');
+        this.queue = [];
+        this.flushing = undefined;
+        if (this.outputBroken) { resolve(); return; }
+        if (this.stdout.write(data)) resolve();
+        else this.stdout.once('drain', () => resolve());
+      });
     });
+    return this.flushing;
   }
 
   async close(): Promise<void> {
