@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { calls, connectHttp, CORDON, EVERYTHING_SERVER, startFixtureHttp, startServe, text, tmp, writePolicy } from './helpers/harness.js';
+import { auditEvents, calls, connectHttp, CORDON, EVERYTHING_SERVER, startFixtureHttp, startServe, text, tmp, writePolicy } from './helpers/harness.js';
 
 const POLICY = (denyDelete: boolean) => `
 version: 1
@@ -98,7 +98,8 @@ test('Streamable HTTP: server-everything answers through the gateway exactly as 
     const directSum = await direct.callTool({ name: 'get-sum', arguments: { a: 2, b: 40 } });
     await direct.close();
 
-    const serve = await startServe({ name: 'everything', policy: writePolicy(dir, POLICY(true)), state, upstream: upstreamUrl });
+    const audit = join(dir, 'audit.jsonl');
+    const serve = await startServe({ name: 'everything', policy: writePolicy(dir, POLICY(true)), state, upstream: upstreamUrl, audit });
     const client = await connectHttp(serve.url);
     try {
       assert.deepEqual(await client.callTool({ name: 'echo', arguments: { message: 'hi there' } }), directEcho);
@@ -112,6 +113,9 @@ test('Streamable HTTP: server-everything answers through the gateway exactly as 
       await client.close();
       await serve.stop();
     }
+    const events = auditEvents(audit).filter((e) => e.k === 'event').map((e) => e.x as { kind: string; operation: string; decision: string });
+    assert.deepEqual(events.filter((e) => e.kind === 'detection'), [], 'a clean real server produces no findings');
+    assert.deepEqual(events.filter((e) => e.operation === 'tools/call').map((e) => e.decision), ['allow', 'allow', 'deny']);
   } finally {
     everything.kill('SIGTERM');
   }
