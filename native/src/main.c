@@ -12,6 +12,7 @@
 #include "sup.h"
 #include "req.h"
 #include "resolve.h"
+#include "rules.h"
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -50,6 +51,8 @@
 extern char **environ;
 extern int g_trash_fd;
 
+void rules_frame(uint8_t t, struct rd *r);
+
 struct spec {
   uint32_t opts;
   char **argv, **envp, **wroots;
@@ -87,6 +90,7 @@ static void read_spec(void) {
       case 'E': push(&S.envp, &S.envc, r_str(&r, NULL)); break;
       case 'W': push(&S.wroots, &S.nw, r_str(&r, NULL)); break;
       case 'P': { extern char **g_protected; extern size_t g_nprotected; push(&g_protected, &g_nprotected, r_str(&r, NULL)); break; }
+      case 'R': case 'D': rules_frame(t, &r); break;
       case 'C': S.cwd = (char *)r_str(&r, NULL); break;
       case 'G': free(f); return;
       default: die("unknown spec message type %d", t);
@@ -264,8 +268,44 @@ static void keep_caps_for_supervision(void) {
 
 int probe_main(void);
 
+/* 'R': ops mask, kind, errno, n, patterns...   'D': kind, errno (defaults.file). */
+void rules_frame(uint8_t t, struct rd *r) {
+  if (t == 'D') { uint32_t k = r_u32(r); uint32_t e = r_u32(r); rules_default((int)k, (int)e); return; }
+  uint32_t mask = r_u32(r), kind = r_u32(r), err = r_u32(r), n = r_u32(r);
+  if (r->bad || n > 4096) { r->bad = 1; return; }
+  const char **pats = calloc(n + 1, sizeof *pats);
+  if (!pats) die("out of memory");
+  for (uint32_t i = 0; i < n; i++) pats[i] = r_str(r, NULL);
+  if (!r->bad) rules_add(mask, (int)kind, (int)err, pats, (int)n);
+  for (uint32_t i = 0; i < n; i++) free((void *)pats[i]);
+  free(pats);
+}
+
+/* `--match`: rule frames then 'M' (ops, path) queries on stdin; one answer line each on stdout.
+ * Used by the test that cross-checks this matcher against the TS engine. */
+static int match_main(void) {
+  size_t len;
+  uint8_t *f;
+  while ((f = read_frame(0, &len))) {
+    struct rd r = { f, len, 0, 0 };
+    uint8_t t = r_u8(&r);
+    if (t == 'R' || t == 'D') rules_frame(t, &r);
+    else if (t == 'M') {
+      uint32_t ops = r_u32(&r);
+      const char *path = r_str(&r, NULL);
+      int err = 0, k = rules_decide(ops, path ? path : "", &err);
+      if (k == RK_ALLOW) printf("allow\n"); else if (k == RK_DENY) printf("deny %d\n", err); else printf("ask\n");
+      fflush(stdout);
+      free((void *)path);
+    }
+    free(f);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "--probe") == 0) return probe_main();
+  if (argc > 1 && strcmp(argv[1], "--match") == 0) return match_main();
   if (fcntl(CTL_FD, F_GETFD) < 0) {
     fprintf(stderr, "cordon-supervisor: no control socket on fd 3; this program is started by `cordon run`.\n");
     return 126;
@@ -372,7 +412,13 @@ int main(int argc, char **argv) {
         if (w <= 0) break;
         if (w == pid) {
           if (!have_status && read(status[0], &cmd_status, 4) == 4) have_status = 1;
+          extern uint64_t g_native_allows;
+          uint64_t cache_hits(void);
           struct buf b;
+          b_init(&b, 'C');
+          b_u32(&b, (uint32_t)g_native_allows);
+          b_u32(&b, (uint32_t)cache_hits());
+          b_send(&b);
           b_init(&b, 'Y');
           b_u32(&b, have_status ? cmd_status : (uint32_t)(SIGKILL));
           b_u32(&b, have_status);

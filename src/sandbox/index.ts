@@ -2,7 +2,8 @@
 // spec, the question/answer decisions, and host feature detection. Named exports only.
 export { runCommand, type RunCommandOptions } from './run.js';
 export { runSandbox, newSessionId, jsonEventWriter, SandboxError, SUPERVISOR_PATH, type RunSandboxOptions, type RunSandboxResult, type SandboxEvent, type Approver, type StdioSlot } from './session.js';
-export { buildSpec, encodeSpec, writeRoots, DEGRADABLE, type Degradable, type SandboxSpec, type SpecInput } from './spec.js';
+export { buildSpec, encodeSpec, writeRoots, nativeFileRules, RK, DEGRADABLE, type NativeRules, type NativeRule, type Degradable, type SandboxSpec, type SpecInput } from './spec.js';
 export { parseQuestion, operationsOf, combine, decideQuestion, answerFor, opsFromMask, type Question, type Answer } from './decide.js';
 export { detectHost, formatDetect, type DetectReport, type Protection } from './detect.js';
 export { loadPolicyCached, policyCacheKey } from './policy-cache.js';
+export { FrameWriter, FrameReader, FrameSplitter, OPT, ANS, TO_SUPERVISOR } from './protocol.js';

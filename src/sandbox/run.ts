@@ -66,7 +66,7 @@ export async function runCommand(o: RunCommandOptions): Promise<RunSandboxResult
     });
     fds = [];
     if (killedBy && killedBy !== 'teardown') res.cordonError ??= `the command was stopped by resource_limits (${killedBy})`;
-    await audit.append({ kind: 'session', operation: 'end', subject: session, session, fields: { exitCode: res.exitCode, ...(res.cordonError ? { error: res.cordonError } : {}) } });
+    await audit.append({ kind: 'session', operation: 'end', subject: session, session, fields: { exitCode: res.exitCode, nativeAllows: res.nativeAllows, cachedDecisions: res.cacheHits, ...(res.cordonError ? { error: res.cordonError } : {}) } });
     return { ...res, session, auditFile };
   } finally {
     await cgroup.destroy().catch(() => {});

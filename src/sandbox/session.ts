@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CompiledPolicy, Decision } from '../policy/index.js';
 import type { AuditEventInput, AuditSink } from '../audit/index.js';
-import { answerFor, decideQuestion, describe, type Answer, type Question, parseQuestion } from './decide.js';
+import { answerFor, decideQuestion, describe, opsFromMask, type Answer, type Question, parseQuestion } from './decide.js';
 import { ANS, FrameReader, FrameSplitter, FrameWriter, TO_SUPERVISOR } from './protocol.js';
 import { buildSpec, encodeSpec, type Degradable } from './spec.js';
 
@@ -78,6 +78,10 @@ export interface RunSandboxResult {
   /** Set when the session was ended by Cordon (audit failure) rather than by the command. */
   cordonError?: string;
   sandboxPid: number;
+  /** File operations allowed by the supervisor's native table (counted, not recorded one by one). */
+  nativeAllows: number;
+  /** File operations answered from the supervisor's decision cache. */
+  cacheHits: number;
 }
 
 const AUDIT_KIND = { file: 'file', exec: 'exec', unix: 'unix_socket', signal: 'signal' } as const;
@@ -105,6 +109,8 @@ export function runSandbox(o: RunSandboxOptions): Promise<RunSandboxResult> {
     let cordonError: string | undefined;
     let exit: { status: number; real: boolean } | undefined;
     let sandboxPid = 0;
+    let nativeAllows = 0;
+    let cacheHits = 0;
     let settled = false;
     const pending = new Set<Promise<unknown>>();
 
@@ -205,6 +211,19 @@ export function runSandbox(o: RunSandboxOptions): Promise<RunSandboxResult> {
             .catch((e: Error) => terminate(`audit write failed (${e.message})`));
           pending.add(p);
           void p.finally(() => pending.delete(p));
+        } else if (t === 'V') {
+          // A deny the supervisor decided natively: the engine names the rule; always recorded.
+          const pid = r.u32(), nr = r.u32();
+          const ops = opsFromMask(r.u32()), path = r.str(), ops2 = opsFromMask(r.u32()), path2 = r.str();
+          r.u32();
+          const q: Question = { kind: 'file', id: 0, pid, nr, ops, path, ops2, path2 };
+          const { decision } = decideQuestion(o.policy, q);
+          const p = record(q, decision, 'deny', { native: true }).catch((e: Error) => terminate(`audit write failed (${e.message})`));
+          pending.add(p);
+          void p.finally(() => pending.delete(p));
+        } else if (t === 'C') {
+          nativeAllows = r.u32();
+          cacheHits = r.u32();
         } else if (t === 'F') {
           r.u32();
           fatal = r.str();
@@ -231,7 +250,7 @@ export function runSandbox(o: RunSandboxOptions): Promise<RunSandboxResult> {
       if (!exit) return reject(new SandboxError(`the supervisor ended unexpectedly (${sig ?? `exit ${code}`}); the sandboxed command was killed with it`));
       const st = exit.status;
       const termsig = st & 0x7f;
-      const res: RunSandboxResult = termsig === 0 ? { exitCode: (st >> 8) & 0xff, sandboxPid } : { exitCode: 128 + termsig, signal: termsig, sandboxPid };
+      const res: RunSandboxResult = termsig === 0 ? { exitCode: (st >> 8) & 0xff, sandboxPid, nativeAllows, cacheHits } : { exitCode: 128 + termsig, signal: termsig, sandboxPid, nativeAllows, cacheHits };
       if (!exit.real) res.exitCode = 128 + 9;
       if (cordonError) res.cordonError = cordonError;
       emit({ type: 'exit', exitCode: res.exitCode });

@@ -5,7 +5,7 @@
 // not a deny and covers a write-type operation. This is the coarse kernel-held boundary under
 // the exact per-syscall decisions (which the supervisor makes for every open and mutation);
 // a pattern starting with a wildcard makes "/" a root (no coarse write boundary).
-import { compileGlob, expandBraces, type Policy } from '../policy/index.js';
+import { compileGlob, expandBraces, FILE_OPS, type Policy } from '../policy/index.js';
 import { FrameWriter, OPT, TO_SUPERVISOR } from './protocol.js';
 
 export const DEGRADABLE = ['landlock', 'exec-verify'] as const;
@@ -24,7 +24,53 @@ export interface SpecInput {
   protectedPaths?: readonly string[];
 }
 
+/** Native rule kinds (native/src/rules.h RK_*). */
+export const RK = { allow: 0, deny: 1, ask: 2 } as const;
+
+export interface NativeRule {
+  mask: number;
+  kind: number;
+  errno: number;
+  patterns: string[];
+}
+
+export interface NativeRules {
+  rules: NativeRule[];
+  defaultKind: number;
+  defaultErrno: number;
+}
+
+// Mirrors the engine's errno names (src/policy/compile/decisions.ts); any other name makes the
+// rule ASK (Node decides) rather than risk a different errno.
+const ERRNO_NAMES: Record<string, number> = { EPERM: 1, ENOENT: 2, EACCES: 13, EROFS: 30, ENETUNREACH: 101, ECONNREFUSED: 111 };
+function errnoOf(e: string | number | undefined): number | undefined | null {
+  if (e === undefined) return undefined;
+  if (typeof e === 'number') return e;
+  return ERRNO_NAMES[e] ?? null;
+}
+
+/**
+ * file_rules as the supervisor's table: allow and deny (errno ≠ 0) are decided natively; every
+ * other decision (audit is recorded one by one; redirect, soft_delete, approve, absorb) is ASK.
+ */
+export function nativeFileRules(policy: Policy): NativeRules {
+  const dflt = errnoOf(policy.defaults?.errno);
+  const baseErrno = dflt === null ? undefined : dflt ?? 13;
+  const kindOf = (decision: string, errno: number | undefined): number =>
+    decision === 'allow' ? RK.allow : decision === 'deny' && errno !== undefined && errno !== 0 ? RK.deny : RK.ask;
+  const rules = (policy.file_rules ?? []).map((r): NativeRule => {
+    let mask = 0;
+    for (const o of r.operations ?? ['*']) mask |= o === '*' ? (1 << FILE_OPS.length) - 1 : 1 << FILE_OPS.indexOf(o as never);
+    const e = errnoOf(r.errno);
+    const errno = e === null ? undefined : e ?? baseErrno;
+    return { mask, kind: kindOf(r.decision, errno), errno: errno ?? 0, patterns: r.paths.flatMap((p) => expandBraces(p)) };
+  });
+  const d = policy.defaults?.file ?? 'deny';
+  return { rules, defaultKind: kindOf(d, baseErrno), defaultErrno: baseErrno ?? 0 };
+}
+
 export interface SandboxSpec {
+  native: NativeRules;
   options: number;
   argv: string[];
   env: string[];
@@ -59,6 +105,7 @@ export function buildSpec(i: SpecInput): SandboxSpec {
     if (d === 'exec-verify') options |= OPT.DEGRADE_PTRACE_EXEC;
   }
   return {
+    native: nativeFileRules(i.policy),
     options,
     argv: [...i.argv],
     env: Object.entries(i.env).map(([k, v]) => `${k}=${v}`),
@@ -78,6 +125,12 @@ export function encodeSpec(s: SandboxSpec, cgroupFds: number[]): Buffer {
   for (const e of s.env) frames.push(new FrameWriter(T.env).str(e).frame());
   for (const w of s.writeRoots) frames.push(new FrameWriter(T.writeRoot).str(w).frame());
   for (const p of s.protectedPaths) frames.push(new FrameWriter(T.protectedPath).str(p).frame());
+  for (const r of s.native.rules) {
+    const w = new FrameWriter('R').u32(r.mask).u32(r.kind).u32(r.errno).u32(r.patterns.length);
+    for (const p of r.patterns) w.str(p);
+    frames.push(w.frame());
+  }
+  frames.push(new FrameWriter('D').u32(s.native.defaultKind).u32(s.native.defaultErrno).frame());
   frames.push(new FrameWriter(T.cwd).str(s.cwd).frame());
   frames.push(new FrameWriter(T.go).frame());
   return Buffer.concat(frames);

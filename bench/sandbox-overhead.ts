@@ -1,0 +1,77 @@
+// bench/sandbox-overhead: a syscall-heavy real workload under a realistic policy (agent-default
+// with the repo as PROJECT_ROOT) against the same workload bare, in the same run. Workload:
+// `git status` + `git log -p` + `grep -r` over a generated repository (thousands of files,
+// every one opened by grep). Target (DESIGN.md): ≤ 1.05×. Reported twice: the raw ratio of
+// `cordon run -- WORKLOAD`, and with Cordon's fixed start cost (`cordon run -- true`, measured
+// here too) taken out, which is the per-syscall enforcement overhead. Also prints the cost per
+// intercepted syscall: a cached decision (same file), a Node round trip (distinct files), and an
+// untrapped syscall (static filter only).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CORDON = join(ROOT, 'bin', 'cordon.js');
+const LAT = join(ROOT, 'native', 'build', 'probes', 'latency');
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const FILES = Number(process.env.FILES ?? 4000);
+const COMMITS = Number(process.env.COMMITS ?? 40);
+
+const repo = mkdtempSync(join(tmpdir(), 'cordon-bench-repo-'));
+const git = (...a: string[]) => execFileSync('git', ['-C', repo, '-c', 'user.name=b', '-c', 'user.email=b@e', ...a], { stdio: 'ignore' });
+git('init', '-q');
+for (let d = 0; d < FILES / 100; d++) {
+  mkdirSync(join(repo, `d${d}`));
+  for (let f = 0; f < 100; f++) writeFileSync(join(repo, `d${d}`, `f${f}.txt`), `file ${d}/${f}\n${'line of text\n'.repeat(20)}`);
+}
+git('add', '-A');
+git('commit', '-qm', 'initial');
+for (let c = 1; c < COMMITS; c++) {
+  for (let k = 0; k < 50; k++) writeFileSync(join(repo, `d${(c * 7 + k) % (FILES / 100)}`, `f${(c * 13 + k) % 100}.txt`), `changed in ${c}\n`);
+  git('commit', '-qam', `change ${c}`);
+}
+const workload = 'git status --porcelain >/dev/null && git log -p >/dev/null && grep -r "changed in" . >/dev/null; true';
+// The probe runs from inside the project, where agent-default allows execution.
+execFileSync('cp', [LAT, join(repo, 'latency-probe')]);
+const latDir = join(repo, 'lat');
+mkdirSync(latDir);
+for (let i = 0; i < 2000; i++) writeFileSync(join(latDir, `f${i}`), '');
+
+function time(args: string[]): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(args[0]!, args.slice(1), { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
+const wrap = (cmd: string[]) => [process.execPath, CORDON, 'run', '--project-root', repo, '--', ...cmd];
+
+const bare: number[] = [], wrapped: number[] = [], start: number[] = [];
+time(wrap(['/bin/sh', '-c', workload])); // warm caches (page cache, policy cache)
+for (let i = 0; i < ROUNDS; i++) {
+  bare.push(time(['/bin/sh', '-c', workload]));
+  wrapped.push(time(wrap(['/bin/sh', '-c', workload])));
+  start.push(time(wrap(['/bin/true'])));
+}
+const b = median(bare), w = median(wrapped), s = median(start);
+console.log(`workload: git status + git log -p + grep -r over ${FILES} files, ${COMMITS} commits`);
+console.log(`bare          median ${b.toFixed(0)} ms`);
+console.log(`cordon run    median ${w.toFixed(0)} ms   (cordon run -- true: ${s.toFixed(0)} ms)`);
+console.log(`ratio, raw: ${(w / b).toFixed(3)}×   ratio without the fixed start cost: ${((w - s) / b).toFixed(3)}× (target ≤ 1.05×)  ${(w - s) / b <= 1.05 ? 'MET' : 'NOT MET'}`);
+
+function lat(mode: string, arg: string, n: number, wrapped: boolean): number {
+  const cmd = [join(repo, 'latency-probe'), mode, arg, String(n)];
+  const r = spawnSync(wrapped ? wrap(cmd)[0]! : cmd[0]!, wrapped ? wrap(cmd).slice(1) : cmd.slice(1), { cwd: repo, encoding: 'utf8' });
+  const m = /ns_per_call=(\d+)/.exec(r.stdout);
+  if (!m) throw new Error(`latency probe failed: ${r.stderr}`);
+  return Number(m[1]);
+}
+const same = join(repo, 'd0', 'f0.txt');
+const rows: Array<[string, number, number]> = [
+  ['open+close, cached decision', lat('same', same, 20000, false), lat('same', same, 20000, true)],
+  ['open+close, decided by Node', lat('distinct', latDir, 2000, false), lat('distinct', latDir, 2000, true)],
+  ['getpid (untrapped, static filter)', lat('getpid', '-', 200000, false), lat('getpid', '-', 200000, true)],
+];
+for (const [n, bb, ww] of rows) console.log(`${n.padEnd(36)} bare ${String(bb).padStart(6)} ns  sandboxed ${String(ww).padStart(7)} ns  added ${((ww - bb) / 1000).toFixed(1)} µs`);
