@@ -3,11 +3,11 @@
 // documentation-range addresses (192.0.2.0/24, 2001:db8::/32) on a veth the test creates, for
 // raw-IP cases. Nothing here ever targets a real external host.
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, normalize } from 'node:path';
 import { compilePolicy, loadPolicy, type CompiledPolicy } from '../../../src/policy/index.js';
 import type { AuditEventInput } from '../../../src/audit/index.js';
 
@@ -33,13 +33,25 @@ export class Listener {
   port = 0;
   private readonly sockets = new Set<net.Socket>();
 
-  constructor(readonly host: string, private readonly mode: 'http' | 'echo' | 'raw' | 'greet' = 'http') {}
+  /** With `staticRoot`, http mode serves files under it (a dumb-HTTP git remote, for example). */
+  constructor(readonly host: string, private readonly mode: 'http' | 'echo' | 'raw' | 'greet' = 'http', private readonly staticRoot?: string) {}
 
   async start(port = 0): Promise<this> {
     const httpSrv = this.mode === 'http'
       ? http.createServer((q, r) => {
         this.requests.push({ method: q.method ?? '', url: q.url ?? '', host: q.headers.host });
         q.resume();
+        if (this.staticRoot && (q.url ?? '').startsWith('/repo.git/')) {
+          const file = join(this.staticRoot, normalize(decodeURIComponent((q.url ?? '/').split('?')[0]!)).replace(/^(\.\.[/\\])+/, ''));
+          q.on('end', () => {
+            try {
+              r.end(readFileSync(file));
+            } catch {
+              r.writeHead(404).end();
+            }
+          });
+          return;
+        }
         q.on('end', () => r.end(`hello from ${this.host} ${q.method} ${q.url}\n`));
       })
       : undefined;
