@@ -138,7 +138,7 @@ static void run_command(int sp) {
   if (S.cwd && chdir(S.cwd) < 0) cmd_fail(sp, "cannot change to the working directory %s: %m", S.cwd);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) cmd_fail(sp, "prctl(PR_SET_NO_NEW_PRIVS) failed: %m");
   if (drop_caps() < 0) cmd_fail(sp, "dropping capabilities failed: %m");
-  int abi = landlock_abi();
+  int abi = (S.opts & OPT_FAULT_NO_LANDLOCK) ? 0 : landlock_abi();
   if (abi > 0) {
     const char *none[] = { NULL };
     int rc = apply_landlock(abi, S.wroots ? (const char *const *)S.wroots : none);
@@ -315,7 +315,7 @@ int main(int argc, char **argv) {
   read_spec();
   if (!S.argc) die("no command given");
   if (geteuid() != 0) die("cordon run needs root for its namespaces and cgroups (running as uid %d)", (int)geteuid());
-  int abi = landlock_abi();
+  int abi = (S.opts & OPT_FAULT_NO_LANDLOCK) ? 0 : landlock_abi();
   if (abi < 1 && !(S.opts & OPT_DEGRADE_LANDLOCK))
     die("Landlock is not available on this kernel (needs 5.13+ with landlock enabled); rerun with --allow-degraded=landlock to run without it");
   g_host_proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);

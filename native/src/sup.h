@@ -39,6 +39,8 @@ enum {
   OPT_TRAP_UNIX = 1 << 3,
   OPT_TRAP_SIGNAL = 1 << 4,
   OPT_DEGRADE_PTRACE_EXEC = 1 << 5,
+  /* Fault injection for the fail-closed tests: behave as if the kernel had no Landlock. */
+  OPT_FAULT_NO_LANDLOCK = 1 << 6,
 };
 
 /* ---- proto.c: length-prefixed frames on the control socket ---- */

@@ -17,6 +17,8 @@ export const OPT = {
   TRAP_UNIX: 1 << 3,
   TRAP_SIGNAL: 1 << 4,
   DEGRADE_PTRACE_EXEC: 1 << 5,
+  /** Fault injection (tests): the supervisor behaves as if the kernel had no Landlock. */
+  FAULT_NO_LANDLOCK: 1 << 6,
 } as const;
 
 /** Answer decisions (native/src/sup.h ANS_*). */

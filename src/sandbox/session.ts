@@ -96,7 +96,7 @@ export function runSandbox(o: RunSandboxOptions): Promise<RunSandboxResult> {
     return Promise.reject(new SandboxError(`the native supervisor ${sup} is missing; run \`npm install\` (it builds native/ with the system C compiler)`));
   }
   const session = o.session ?? newSessionId();
-  const spec = buildSpec({ policy: o.policy.policy, argv: o.argv, env: o.env, cwd: o.cwd, degraded: o.degraded ?? [], protectedPaths: o.protectedPaths ?? [] });
+  const spec = buildSpec({ policy: o.policy.policy, argv: o.argv, env: o.env, cwd: o.cwd, degraded: o.degraded ?? [], protectedPaths: o.protectedPaths ?? [], fault: process.env.CORDON_TEST_FAULT });
   const cg = o.cgroupProcsFds ?? [];
   const child = spawn(sup, [], { stdio: [...(o.stdio ?? ['inherit', 'inherit', 'inherit']), 'pipe', ...cg], detached: false });
   const ctl = child.stdio[3] as import('node:net').Socket;

@@ -22,6 +22,8 @@ export interface SpecInput {
   degraded?: readonly Degradable[];
   /** Cordon's own state (audit log, trash): no operation allowed at all, whatever the policy says. */
   protectedPaths?: readonly string[];
+  /** Fault injection name (tests only; see buildSpec). */
+  fault?: string | undefined;
 }
 
 /** Native rule kinds (native/src/rules.h RK_*). */
@@ -100,6 +102,9 @@ export function writeRoots(policy: Policy): string[] {
 export function buildSpec(i: SpecInput): SandboxSpec {
   if (i.argv.length === 0) throw new Error('no command to run');
   let options = OPT.NEWNET | OPT.TRAP_UNIX | OPT.TRAP_SIGNAL;
+  // Fault injection for the fail-closed tests (CORDON_TEST_FAULT=no-landlock): it can only make
+  // cordon run refuse to start, never weaken it without an explicit --allow-degraded.
+  if (i.fault === 'no-landlock') options |= OPT.FAULT_NO_LANDLOCK;
   for (const d of i.degraded ?? []) {
     if (d === 'landlock') options |= OPT.DEGRADE_LANDLOCK;
     if (d === 'exec-verify') options |= OPT.DEGRADE_PTRACE_EXEC;
