@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { calls, fixture, startFixtureHttp, startServe, testEnv, tmp, wrapArgv, writePolicy } from './helpers/harness.js';
+import { calls, connectHttp, fixture, startFixtureHttp, startServe, testEnv, tmp, wrapArgv, writePolicy } from './helpers/harness.js';
 
 type Msg = { id?: unknown; result?: Record<string, unknown>; error?: { code: number; message: string }; method?: string };
 
@@ -177,10 +177,10 @@ test('a flooding client: requests beyond the in-flight limit are refused at once
   }
 });
 
-test('Streamable HTTP bad input: unparsable, oversized, sessionless and unknown-session requests get JSON-RPC errors', async () => {
+test('Streamable HTTP bad input: unparsable, oversized, sessionless, unknown-session and foreign-Host requests get errors; an upstream dying mid-call too', async () => {
   const dir = tmp();
   const state = join(dir, 'state');
-  const upstream = await startFixtureHttp(dir, { name: 'fx', tools: [{ name: 'echo', description: 'Echoes.' }] });
+  const upstream = await startFixtureHttp(dir, { name: 'fx', tools: [{ name: 'echo', description: 'Echoes.' }, { name: 'crash', description: 'Crashes the server.', die: true }] });
   const serve = await startServe({ name: 'fx', state, upstream: upstream.url, extra: ['--max-message-bytes', '10000'], policy: writePolicy(dir, 'version: 1\nname: h\ndefaults: { mcp: allow }\n') });
   const post = (body: string, headers: Record<string, string> = {}) => fetch(serve.url, { method: 'POST', body, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } });
   try {
@@ -207,6 +207,14 @@ test('Streamable HTTP bad input: unparsable, oversized, sessionless and unknown-
     r = await post(init);
     assert.equal(r.status, 200, 'control: the same initialize with our own Host header is served');
     await r.text();
+
+    // The upstream dies mid-call: the call fails with UPSTREAM_UNAVAILABLE, promptly.
+    const client = await connectHttp(serve.url);
+    const t0 = Date.now();
+    await assert.rejects(client.callTool({ name: 'crash', arguments: {} }, undefined, { timeout: 10_000 }), /MCP error -32001: .*MCP server "fx"/);
+    assert.ok(Date.now() - t0 < 5000, 'no hang');
+    await assert.rejects(client.callTool({ name: 'echo', arguments: {} }, undefined, { timeout: 10_000 }), /-32001/);
+    await client.close();
   } finally {
     await serve.stop();
     await upstream.stop();
