@@ -52,7 +52,9 @@ function activeKinds(s: ScanSettings): FindingKind[] {
 }
 
 /** Keys whose string values are binary payloads or protocol fields, not text a model reads. */
-const SKIP_VALUE_KEYS = new Set(['data', 'blob', 'mimeType', 'type', 'uri', '_meta']);
+const SKIP_VALUE_KEYS = new Set(['blob', 'mimeType', 'type', '_meta']);
+/** Content item types whose `data` is base64 media (elsewhere `data` may be text and is scanned). */
+const MEDIA_TYPES = new Set(['image', 'audio']);
 
 /** Scans one string; returns the replacement (or the same string) and the findings. */
 function scanString(s: string, where: string, settings: ScanSettings, kinds: FindingKind[], out: ScanReportItem[]): string {
@@ -98,7 +100,7 @@ function walk(v: unknown, where: string, settings: ScanSettings, kinds: FindingK
         key = scanString(k, `${path} (property name)`, settings, kinds, out);
         if (key !== k) { copy ??= { ...o }; delete copy[k]; copy[key] = o[k]; }
       }
-      if (SKIP_VALUE_KEYS.has(k) && !scanKeys) continue;
+      if (!scanKeys && (SKIP_VALUE_KEYS.has(k) || (k === 'data' && MEDIA_TYPES.has(o.type as string)))) continue;
       const r = walk(o[k], path, settings, kinds, out, scanKeys, depth + 1);
       if (r !== o[k]) { copy ??= { ...o }; copy[key] = r; }
     }
@@ -124,7 +126,7 @@ export function scanDefinition(tool: Record<string, unknown>, settings: ScanSett
   return outcome(value, findings);
 }
 
-/** Scans a result (tools/call, resources/read, prompts/get): every text string, not blobs. */
+/** Scans a result (tools/call, resources/read, prompts/get): every text string, not media or blobs. */
 export function scanPayload<T>(payload: T, settings: ScanSettings): ScanOutcome<T> {
   const kinds = activeKinds(settings);
   const findings: ScanReportItem[] = [];
