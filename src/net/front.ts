@@ -9,17 +9,16 @@ import type { Gateway } from './gateway.js';
 import type { ProxyLimits } from './http-proxy.js';
 import { openTunnel } from './http-proxy.js';
 import { handleSocks5 } from './socks5.js';
+import { armHeadTimer, clearHeadTimer } from './head-timer.js';
 
 /** Sniffs the first byte: 0x05 is SOCKS5, anything else goes to the HTTP proxy parser. */
 export function acceptProxyConnection(gw: Gateway, limits: ProxyLimits, server: http.Server, sock: net.Socket): void {
   sock.on('error', () => sock.destroy());
-  const timer = setTimeout(() => sock.destroy(), limits.headersTimeoutMs);
-  sock.once('close', () => clearTimeout(timer));
+  armHeadTimer(sock, limits.headersTimeoutMs);
   sock.once('readable', function first() {
     const chunk: Buffer | null = sock.read();
     if (chunk === null) { sock.once('readable', first); return; }
-    clearTimeout(timer);
-    if (chunk[0] === 0x05) { handleSocks5(gw, limits, sock, chunk); return; }
+    if (chunk[0] === 0x05) { clearHeadTimer(sock); handleSocks5(gw, limits, sock, chunk); return; }
     sock.unshift(chunk);
     server.emit('connection', sock);
   });

@@ -10,6 +10,7 @@ import { AddressError, canonicalHost, parseAuthority, parseHostHeader, sameHost,
 import type { Gateway, Verdict } from './gateway.js';
 import { denial } from './gateway.js';
 import { tunnel } from './relay.js';
+import { armHeadTimer, clearHeadTimer } from './head-timer.js';
 import type { Decision } from '../policy/index.js';
 
 export interface ProxyLimits {
@@ -61,6 +62,9 @@ export function createHttpProxy(gw: Gateway, limits: ProxyLimits): http.Server {
     maxHeaderSize: limits.maxHeaderBytes,
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: 0,
+    // How often Node checks headersTimeout; its default (30 s) would let a slowloris
+    // connection live far past the limit.
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 2))),
     keepAliveTimeout: 5_000,
     noDelay: true,
   });
@@ -74,6 +78,9 @@ export function createHttpProxy(gw: Gateway, limits: ProxyLimits): http.Server {
   });
 
   server.on('request', (req, res) => {
+    const sock = req.socket as net.Socket;
+    clearHeadTimer(sock);
+    res.once('finish', () => { if (!sock.destroyed) armHeadTimer(sock, limits.headersTimeoutMs); });
     forward(gw, agent, limits, req, res).catch((e) => {
       gw.onError(e);
       if (!res.headersSent) res.writeHead(502, { 'Content-Type': 'text/plain' });
@@ -82,6 +89,7 @@ export function createHttpProxy(gw: Gateway, limits: ProxyLimits): http.Server {
   });
 
   server.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    clearHeadTimer(socket);
     connect(gw, limits, req, socket, head).catch((e) => { gw.onError(e); socket.destroy(); });
   });
   return server;
