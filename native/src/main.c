@@ -210,6 +210,30 @@ static void init_main(int go_r, int ready_w, int status_w, int sp) {
   }
   if (write(ready_w, "R", 1) != 1) _exit(1);
   close(ready_w);
+  if (S.opts & OPT_EGRESS) {
+    /* Egress is set up in our network namespace by Node meanwhile; then we get its proxy
+     * environment and the resolv.conf to bind over /etc/resolv.conf. */
+    uint32_t n;
+    if (read(go_r, &n, 4) != 4 || n > (1u << 20)) _exit(1);
+    uint8_t *buf = malloc(n ? n : 1);
+    size_t got = 0;
+    while (buf && got < n) { ssize_t k = read(go_r, buf + got, n - got); if (k <= 0) _exit(1); got += (size_t)k; }
+    if (!buf) _exit(1);
+    struct rd r = { buf, n, 0, 0 };
+    uint32_t ne = r_u32(&r);
+    for (uint32_t i = 0; i < ne && !r.bad; i++) {
+      const char *kv = r_str(&r, NULL);
+      const char *eq = kv ? strchr(kv, '=') : NULL;
+      if (!eq) continue;
+      size_t kl = (size_t)(eq - kv) + 1;
+      size_t j = 0;
+      for (; j < S.envc; j++) if (strncmp(S.envp[j], kv, kl) == 0) { S.envp[j] = (char *)kv; break; }
+      if (j == S.envc) push(&S.envp, &S.envc, kv);
+    }
+    const char *resolv = r_str(&r, NULL);
+    if (r.bad) _exit(1);
+    if (resolv && *resolv && mount(resolv, "/etc/resolv.conf", NULL, MS_BIND, NULL) < 0) _exit(1);
+  }
   pid_t cmd = fork();
   if (cmd < 0) _exit(1);
   if (cmd == 0) {
@@ -348,6 +372,18 @@ int main(int argc, char **argv) {
   if (n <= 0) die("sandbox init exited during setup");
   msg[n] = 0;
   if (msg[0] == 'E') die("%s", msg + 1);
+  if (S.opts & OPT_EGRESS) {
+    struct buf b;
+    b_init(&b, 'N');
+    b_u32(&b, (uint32_t)pid);
+    if (b_send(&b) < 0) { kill(pid, SIGKILL); return 1; }
+    size_t len;
+    uint8_t *f = read_frame(CTL_FD, &len);
+    if (!f || len < 1 || f[0] != 'H') { kill(pid, SIGKILL); die("egress setup was not completed"); }
+    uint32_t n = (uint32_t)(len - 1);
+    if (write(go[1], &n, 4) != 4 || write(go[1], f + 1, n) != (ssize_t)n) die("sandbox init exited during egress setup");
+    free(f);
+  }
   char p[64];
   snprintf(p, sizeof p, "%d/ns/mnt", pid);
   int nsfd = openat(g_host_proc, p, O_RDONLY | O_CLOEXEC);

@@ -41,6 +41,8 @@ enum {
   OPT_DEGRADE_PTRACE_EXEC = 1 << 5,
   /* Fault injection for the fail-closed tests: behave as if the kernel had no Landlock. */
   OPT_FAULT_NO_LANDLOCK = 1 << 6,
+  /* Node starts egress in the new network namespace before the command runs ('N' / 'H'). */
+  OPT_EGRESS = 1 << 7,
 };
 
 /* ---- proto.c: length-prefixed frames on the control socket ---- */

@@ -6,7 +6,7 @@
 /** Spec and answers (TS → C). */
 export const TO_SUPERVISOR = {
   options: 'O', arg: 'A', env: 'E', cwd: 'C', writeRoot: 'W', protectedPath: 'P', go: 'G',
-  answer: 'a', terminate: 'T',
+  answer: 'a', terminate: 'T', hold: 'H',
 } as const;
 
 /** Option bits of the 'O' message (native/src/sup.h OPT_*). */
@@ -19,6 +19,8 @@ export const OPT = {
   DEGRADE_PTRACE_EXEC: 1 << 5,
   /** Fault injection (tests): the supervisor behaves as if the kernel had no Landlock. */
   FAULT_NO_LANDLOCK: 1 << 6,
+  /** Node starts egress in the sandbox's network namespace before the command runs. */
+  EGRESS: 1 << 7,
 } as const;
 
 /** Answer decisions (native/src/sup.h ANS_*). */

@@ -1,11 +1,12 @@
 // `cordon run` end to end: policy → environment → audit log → cgroup → supervisor → status.
 // Each step that cannot be enforced stops the run with exitCode 126 and says which one.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CompiledPolicy } from '../policy/index.js';
 import { applyEnvPolicy, createSessionCgroup, moveToTrash, trashRoot } from './support.js';
 import { newSessionId, openProcsFds, runSandbox, SandboxError, type Approver, type RunSandboxResult, type SandboxEvent, type StdioSlot } from './session.js';
-import type { Degradable } from './spec.js';
+import { policyNeedsEgress, type Degradable } from './spec.js';
 
 export interface RunCommandOptions {
   argv: string[];
@@ -22,6 +23,8 @@ export interface RunCommandOptions {
   stdio?: [StdioSlot, StdioSlot, StdioSlot];
   /** Passed to the supervisor for the session's lifetime (tests: observe its pid). */
   onSupervisorPid?: (pid: number) => void;
+  /** Start Cordon egress when the policy allows any network (default true); false: loopback only. */
+  egress?: boolean;
 }
 
 export async function runCommand(o: RunCommandOptions): Promise<RunSandboxResult & { session: string; auditFile: string }> {
@@ -51,6 +54,22 @@ export async function runCommand(o: RunCommandOptions): Promise<RunSandboxResult
   try {
     fds = openProcsFds(cgroup.procsFiles);
     await audit.append({ kind: 'session', operation: 'start', subject: session, session, policyDigest: o.policy.digest, fields: { argv: o.argv, cwd: o.cwd, policy: o.policy.policy.name } });
+    let egress: { close(): Promise<void> } | undefined;
+    let resolvDir: string | undefined;
+    const onNetns = o.egress === false || !policyNeedsEgress(o.policy.policy) ? undefined : async (initPid: number) => {
+      const net = await import('../net/index.js');
+      const approver = o.approver;
+      const e = await net.startEgress({
+        policy: o.policy, netns: initPid, audit, session,
+        ...(approver ? { approver: async (op, d) => (await approver({ summary: `network ${JSON.stringify(op)}`, rule: d.rule, message: d.message, timeoutMs: d.timeoutMs ?? 300_000 })) === 'allow' } : {}),
+        onError: (err) => o.verbose?.(`egress: ${(err as Error).message}`),
+      });
+      egress = e;
+      resolvDir = mkdtempSync(join(tmpdir(), 'cordon-resolv-'));
+      const resolvConfPath = join(resolvDir, 'resolv.conf');
+      writeFileSync(resolvConfPath, e.resolvConf, { mode: 0o644 });
+      return { env: e.env, resolvConfPath };
+    };
     let killedBy: string | undefined;
     cgroup.onKill((r) => { killedBy = r; });
     cgroup.startTimers();
@@ -63,6 +82,10 @@ export async function runCommand(o: RunCommandOptions): Promise<RunSandboxResult
       ...(o.onEvent ? { onEvent: o.onEvent } : {}),
       ...(o.stdio ? { stdio: o.stdio } : {}),
       ...(o.onSupervisorPid ? { onSupervisorPid: o.onSupervisorPid } : {}),
+      ...(onNetns ? { onNetns } : {}),
+    }).finally(async () => {
+      await egress?.close().catch(() => {});
+      if (resolvDir) rmSync(resolvDir, { recursive: true, force: true });
     });
     fds = [];
     if (killedBy && killedBy !== 'teardown') res.cordonError ??= `the command was stopped by resource_limits (${killedBy})`;

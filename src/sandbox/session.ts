@@ -67,6 +67,9 @@ export interface RunSandboxOptions {
   /** stdin, stdout, stderr of the sandboxed command (default: inherited). */
   stdio?: [StdioSlot, StdioSlot, StdioSlot];
   onSupervisorPid?: (pid: number) => void;
+  /** Called once the network namespace exists (init's pid); returns the command's extra
+   * environment and a resolv.conf file to bind over /etc/resolv.conf. Enables egress. */
+  onNetns?: (initPid: number) => Promise<{ env: Record<string, string>; resolvConfPath?: string }>;
 }
 
 export type StdioSlot = 'inherit' | 'ignore' | number;
@@ -96,7 +99,7 @@ export function runSandbox(o: RunSandboxOptions): Promise<RunSandboxResult> {
     return Promise.reject(new SandboxError(`the native supervisor ${sup} is missing; run \`npm install\` (it builds native/ with the system C compiler)`));
   }
   const session = o.session ?? newSessionId();
-  const spec = buildSpec({ policy: o.policy.policy, argv: o.argv, env: o.env, cwd: o.cwd, degraded: o.degraded ?? [], protectedPaths: o.protectedPaths ?? [], fault: process.env.CORDON_TEST_FAULT });
+  const spec = buildSpec({ policy: o.policy.policy, argv: o.argv, env: o.env, cwd: o.cwd, degraded: o.degraded ?? [], protectedPaths: o.protectedPaths ?? [], fault: process.env.CORDON_TEST_FAULT, egress: o.onNetns !== undefined });
   const cg = o.cgroupProcsFds ?? [];
   const child = spawn(sup, [], { stdio: [...(o.stdio ?? ['inherit', 'inherit', 'inherit']), 'pipe', ...cg], detached: false });
   const ctl = child.stdio[3] as import('node:net').Socket;
@@ -224,9 +227,23 @@ export function runSandbox(o: RunSandboxOptions): Promise<RunSandboxResult> {
         } else if (t === 'C') {
           nativeAllows = r.u32();
           cacheHits = r.u32();
+        } else if (t === 'N') {
+          const initPid = r.u32();
+          void (async () => {
+            try {
+              const e = await o.onNetns!(initPid);
+              const w = new FrameWriter(TO_SUPERVISOR.hold).u32(Object.keys(e.env).length);
+              for (const [k, v] of Object.entries(e.env)) w.str(`${k}=${v}`);
+              send(w.str(e.resolvConfPath ?? '').frame());
+            } catch (err) {
+              fatal = `cannot start egress for the sandbox: ${(err as Error).message}`;
+              send(new FrameWriter(TO_SUPERVISOR.terminate).frame());
+            }
+          })();
         } else if (t === 'F') {
           r.u32();
-          fatal = r.str();
+          const m = r.str();
+          fatal ??= m; // an earlier, more specific cause (egress) wins
         } else if (t === 'Y') {
           const status = r.u32();
           exit = { status, real: r.u32() === 1 };

@@ -24,6 +24,8 @@ export interface SpecInput {
   protectedPaths?: readonly string[];
   /** Fault injection name (tests only; see buildSpec). */
   fault?: string | undefined;
+  /** Start egress (src/net) in the sandbox's network namespace before the command runs. */
+  egress?: boolean;
 }
 
 /** Native rule kinds (native/src/rules.h RK_*). */
@@ -105,6 +107,7 @@ export function buildSpec(i: SpecInput): SandboxSpec {
   // Fault injection for the fail-closed tests (CORDON_TEST_FAULT=no-landlock): it can only make
   // cordon run refuse to start, never weaken it without an explicit --allow-degraded.
   if (i.fault === 'no-landlock') options |= OPT.FAULT_NO_LANDLOCK;
+  if (i.egress) options |= OPT.EGRESS;
   for (const d of i.degraded ?? []) {
     if (d === 'landlock') options |= OPT.DEGRADE_LANDLOCK;
     if (d === 'exec-verify') options |= OPT.DEGRADE_PTRACE_EXEC;
@@ -139,4 +142,12 @@ export function encodeSpec(s: SandboxSpec, cgroupFds: number[]): Buffer {
   frames.push(new FrameWriter(T.cwd).str(s.cwd).frame());
   frames.push(new FrameWriter(T.go).frame());
   return Buffer.concat(frames);
+}
+
+/** True when the policy can allow any network operation: only then is egress worth starting
+ * (without it the sandbox's network namespace has loopback only, which denies all egress). */
+export function policyNeedsEgress(policy: Policy): boolean {
+  const d = policy.defaults?.network;
+  if (d !== undefined && d !== 'deny') return true;
+  return (policy.network_rules ?? []).some((r) => r.decision !== 'deny');
 }

@@ -64,3 +64,24 @@ test('killing the supervisor kills the whole sandbox (no enforcement-free surviv
   while (alive(marker).length && Date.now() - t1 < 3000) await new Promise((r) => setTimeout(r, 20));
   assert.deepEqual(alive(marker), [], 'sandboxed processes outlived the supervisor');
 });
+
+test('the network namespace: a listener on the host loopback gets no connection from the sandbox', async () => {
+  const { createServer } = await import('node:net');
+  let conns = 0;
+  const srv = createServer((s) => { conns++; s.destroy(); });
+  await new Promise<void>((res) => srv.listen(0, '127.0.0.1', res));
+  const port = (srv.address() as { port: number }).port;
+  const client = ['/usr/bin/python3', '-c', `import socket\ntry:\n  socket.create_connection(("127.0.0.1", ${port}), timeout=2); print("result=connected")\nexcept OSError as e:\n  print("result=failed", e.errno)`];
+  try {
+    const l = layout();
+    const inside = await sandboxRun(policyYaml(l), client, l.work);
+    assert.match(inside.stdout, /result=failed/);
+    assert.equal(conns, 0);
+    const { bareRun } = await import('./helpers/sandbox.js');
+    assert.match(bareRun(client, l.work).stdout, /result=connected/);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(conns, 1, 'control: the bare client reached the listener');
+  } finally {
+    srv.close();
+  }
+});
