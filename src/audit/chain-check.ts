@@ -15,7 +15,7 @@
 // A chain that verifies but has no `close` entry is `open`: the writer is running, crashed, or
 // its tail was cut at a line boundary; verify says so and fails unless told the chain is live.
 import type { KeyObject } from 'node:crypto';
-import { DigestRun, Macer, macSuffixStart, parseHeader, type Header, zeroMac, zeroSeed, FORMAT_VERSION } from './format.js';
+import { DigestRun, hashBytes, Macer, macSuffixStart, parseHeader, type Header, zeroMac, zeroSeed, FORMAT_VERSION } from './format.js';
 import { verifyCheckpointSignature, type CheckpointStatement } from './checkpoint.js';
 import type { LoadedKey } from './key.js';
 import type { HashAlgorithm } from './types.js';
@@ -98,7 +98,11 @@ export class ChainChecker {
   }
 
   /** Feeds one complete line; returns false once nothing more needs reading. */
-  line(buf: Buffer, start: number, end: number, offset: number, lineNo: number): boolean {
+  /**
+   * Feeds one complete line. `preH`, when given, is H(P) of this line computed elsewhere (the
+   * parallel verifier's workers); it is used only if its length fits the chain's algorithm.
+   */
+  line(buf: Buffer, start: number, end: number, offset: number, lineNo: number, preH?: Buffer): boolean {
     if (this.bad) return this.lookahead(buf, start, end);
     this.entries++;
     const algGuess: HashAlgorithm[] = this.state ? [this.state.alg] : ['sha256', 'sha512'];
@@ -142,7 +146,7 @@ export class ChainChecker {
     if (alg !== st.alg) return this.fail(offset, lineNo, hdr.seq, 'malformed', `entry ${hdr.seq} carries a ${alg} MAC in a ${st.alg} chain`);
 
     const macer = this.macers.get(st.keyFp);
-    const h = this.hasher(st.alg).hInto(buf, start, sfx - start);
+    const h = preH && preH.length === hashBytes(st.alg) ? preH : this.hasher(st.alg).hInto(buf, start, sfx - start);
     if (macer && macer.mac(h) !== macField) {
       this.badCtx = { kind: 'mac', hdr, macField, expectSeq: st.nextSeq, lastMac: st.lastMac };
       return this.fail(offset, lineNo, hdr.seq, 'edited', '');

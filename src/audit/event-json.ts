@@ -5,7 +5,13 @@
 import { canonicalJson } from '../trust/index.js';
 import type { AuditEventInput } from './types.js';
 
-const q = JSON.stringify;
+// JSON.stringify escapes only these (quote, backslash, controls; lone surrogates as \uXXXX):
+// strings without any are written as they are, which is what JSON.stringify would produce.
+const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
+function q(v: string | number): string {
+  if (typeof v === 'number') return JSON.stringify(v);
+  return NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : '"' + v + '"';
+}
 
 /** Canonical JSON of a validated event (see event.ts for validation). */
 export function eventJson(e: AuditEventInput): string {
@@ -34,7 +40,7 @@ export function eventJson(e: AuditEventInput): string {
 
 function argvJson(a: string[]): string {
   let s = '[';
-  for (let i = 0; i < a.length; i++) s += (i ? ',' : '') + q(a[i]);
+  for (let i = 0; i < a.length; i++) s += (i ? ',' : '') + q(a[i]!);
   return s + ']';
 }
 

@@ -52,8 +52,11 @@ export function lineOf(p: string, mac: string): string {
   return `${p}${MAC_PREFIX}${mac}"}\n`;
 }
 
+/** Body length from which node:crypto's one-shot hash beats the JS implementation. */
+export const ONE_SHOT_MIN = 256;
+
 export function hashOf(alg: HashAlgorithm, p: Buffer | string): Buffer {
-  if (alg === 'sha256') return sha256(typeof p === 'string' ? Buffer.from(p, 'utf8') : p);
+  if (alg === 'sha256' && p.length < ONE_SHOT_MIN) return sha256(typeof p === 'string' ? Buffer.from(p, 'utf8') : p);
   return oneShotHash(alg, p, 'buffer') as unknown as Buffer;
 }
 
@@ -69,7 +72,9 @@ export class Macer {
   }
   /** h of buf[off, off+len); the returned buffer is reused by the next call. */
   hInto(buf: Buffer, off: number, len: number): Buffer {
-    if (this.js) { sha256Into(buf, off, len, this.hBuf, 0); return this.hBuf; }
+    // OpenSSL costs ~2 µs per call plus fast hashing; the JS code has no call cost but hashes
+    // ~4x slower: measured break-even is near 256 bytes on the development VM.
+    if (this.js && len < ONE_SHOT_MIN) { sha256Into(buf, off, len, this.hBuf, 0); return this.hBuf; }
     return oneShotHash(this.alg, buf.subarray(off, off + len), 'buffer') as unknown as Buffer;
   }
   h(p: Buffer | string): Buffer {

@@ -27,3 +27,4 @@ export { defaultVerifierKeys, type LoadedKey } from './key.js';
 export { AuditIndex, sqliteForwarder, parseTime, hostOf, type IndexedEvent, type QueryFilter } from './sqlite-index.js';
 export { buildSessionReport, formatSessionReport, type SessionReport } from './report.js';
 export { otlpForwarder, type OtlpOptions, type OtlpForwarder } from './otlp.js';
+export { verifyChainFilesParallel } from './verify.js';

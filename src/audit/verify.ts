@@ -6,7 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { ChainChecker, type BadEntry, type Verdict } from './chain-check.js';
 import type { LoadedKey } from './key.js';
-import { scanLines } from './scan.js';
+import { scanLines, type ScanEnd } from './scan.js';
 
 export interface VerifyOptions {
   /** HMAC keys to try, matched by fingerprint. */
@@ -50,28 +50,77 @@ export function expandRotated(file: string): string[] {
   return [...rotated.map((n) => join(dir, n)), file];
 }
 
-export function verifyChainFiles(files: string[], opts: VerifyOptions): VerifyReport {
+interface Run {
+  all: string[];
+  checker: ChainChecker;
+  mode: VerifyReport['mode'];
+  truncation: VerifyReport['truncation'];
+}
+
+function begin(files: string[], opts: VerifyOptions): Run {
   const all = opts.exactFiles ? files : [...new Set(files.flatMap((f) => (/\.\d{6,}$/.test(f) ? [f] : expandRotated(f))))];
   const publicKeys = opts.publicKeys ?? new Map<string, KeyObject>();
   const mode = opts.keys.length && publicKeys.size ? 'hmac+public' : opts.keys.length ? 'hmac' : 'public';
   const checker = new ChainChecker({ keys: opts.keys, publicKeys, explicitKeys: !!opts.explicitKeys });
-  let truncation: VerifyReport['truncation'] = null;
-  const bad = (file: string, reason: Verdict, message: string): void => {
-    if (!checker.bad) checker.bad = { file, line: 0, offset: 0, seq: null, reason, message };
+  return { all, checker, mode, truncation: null };
+}
+
+/** Checks that `f` can be read next; false (with the verdict recorded) when the run must stop. */
+function admit(run: Run, f: string): boolean {
+  const { checker } = run;
+  const bad = (reason: Verdict, message: string): boolean => {
+    if (!checker.bad) checker.bad = { file: f, line: 0, offset: 0, seq: null, reason, message };
+    return false;
   };
-  for (const f of all) {
-    if (checker.bad) break;
-    if (!existsSync(f)) { bad(f, 'malformed', `${f} does not exist`); break; }
-    if (!statSync(f).isFile()) { bad(f, 'malformed', `${f} is not a regular file`); break; }
-    if (truncation) {
-      bad(f, 'truncated', `${truncation.file} ends with an incomplete entry but is followed by ${f}`);
-      break;
-    }
-    checker.beginFile(f);
-    const end = scanLines(f, checker);
-    if (end.tailBytes > 0 && !checker.bad) truncation = { file: f, offset: end.tailOffset, bytes: end.tailBytes };
-    if (!checker.bad && end.lines === 0 && end.tailBytes === 0) bad(f, 'malformed', `${f} is empty: no genesis entry`);
+  if (checker.bad) return false;
+  if (!existsSync(f)) return bad('malformed', `${f} does not exist`);
+  if (!statSync(f).isFile()) return bad('malformed', `${f} is not a regular file`);
+  if (run.truncation) return bad('truncated', `${run.truncation.file} ends with an incomplete entry but is followed by ${f}`);
+  checker.beginFile(f);
+  return true;
+}
+
+function afterFile(run: Run, f: string, end: ScanEnd): void {
+  const { checker } = run;
+  if (end.tailBytes > 0 && !checker.bad) run.truncation = { file: f, offset: end.tailOffset, bytes: end.tailBytes };
+  if (!checker.bad && end.lines === 0 && end.tailBytes === 0) checker.bad = { file: f, line: 0, offset: 0, seq: null, reason: 'malformed', message: `${f} is empty: no genesis entry` };
+}
+
+export function verifyChainFiles(files: string[], opts: VerifyOptions): VerifyReport {
+  const run = begin(files, opts);
+  for (const f of run.all) {
+    if (!admit(run, f)) break;
+    afterFile(run, f, scanLines(f, run.checker));
   }
+  return finish(run, opts);
+}
+
+/**
+ * Same checks and report as verifyChainFiles; large files have their entry hashes computed by
+ * worker threads while this thread checks them in order (see verify-parallel.ts).
+ */
+export async function verifyChainFilesParallel(files: string[], opts: VerifyOptions & { workers?: number }): Promise<VerifyReport> {
+  const { HashPool, scanFileParallel, PARALLEL_MIN_BYTES } = await import('./verify-parallel.js');
+  const run = begin(files, opts);
+  let pool: InstanceType<typeof HashPool> | null = null;
+  try {
+    for (const f of run.all) {
+      if (!admit(run, f)) break;
+      if (statSync(f).size >= PARALLEL_MIN_BYTES && (opts.workers ?? 2) > 0) {
+        pool ??= new HashPool(opts.workers);
+        afterFile(run, f, await scanFileParallel(f, run.checker, pool));
+      } else {
+        afterFile(run, f, scanLines(f, run.checker));
+      }
+    }
+  } finally {
+    await pool?.close();
+  }
+  return finish(run, opts);
+}
+
+function finish(run: Run, opts: VerifyOptions): VerifyReport {
+  const { checker, all, mode, truncation } = run;
   checker.finish();
   const st = checker.state;
   let status: ChainStatus = 'intact';

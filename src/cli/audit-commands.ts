@@ -76,7 +76,7 @@ export function registerAuditCommands(program: Command): void {
         for (const p of d.problems) process.stderr.write(`cordon: warning: ${p}\n`);
         if (keys.length === 0) throw usage(`no HMAC key found at ${a.defaultKeyFile()}; pass --key FILE (the key the writer used) or --public-key FILE (to check signed checkpoints)`);
       }
-      const r = a.verifyChainFiles(files, { keys, publicKeys, explicitKeys: explicit, allowOpen: !!o.allowOpen, exactFiles: !!o.exact });
+      const r = await a.verifyChainFilesParallel(files, { keys, publicKeys, explicitKeys: explicit, allowOpen: !!o.allowOpen, exactFiles: !!o.exact });
       if (o.json) out(JSON.stringify(r, null, 2));
       else {
         out(r.summary);

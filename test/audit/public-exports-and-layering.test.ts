@@ -14,7 +14,7 @@ test('src/audit exports exactly these names', () => {
     'AuditError', 'AuditIndex', 'AuditWriter', 'EVENT_KINDS', 'MAX_LINE_BYTES', 'buildSessionReport', 'defaultKeyFile',
     'defaultVerifierKeys', 'expandRotated', 'formatSessionReport', 'hostOf', 'keyArchiveDir', 'keyFingerprint', 'openAuditLog',
     'otlpForwarder', 'parseTime', 'readKeyEnv', 'readKeyFile', 'rotatedName', 'scanLines', 'sqliteForwarder', 'stateDir',
-    'verifyChainFiles',
+    'verifyChainFiles', 'verifyChainFilesParallel',
   ]);
 });
 
