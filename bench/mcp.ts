@@ -6,7 +6,8 @@
 // CLI, as an agent's MCP config would), which spawns it, with a realistic rule (allow with an
 // argument constraint; definitions pinned and scanned, results scanned). Rounds alternate
 // direct/gateway so machine noise hits both. Sequential latency (p50/p99/mean) and throughput
-// with 16 calls in flight; then the same through `--audit` (durable HMAC chain) for reference.
+// with 16 calls in flight; then the same through `--audit` (durable HMAC chain) for reference;
+// then the Streamable HTTP transport (`cordon mcp serve` vs direct).
 //
 // Run: npm run bench -- mcp
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -17,19 +18,69 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CORDON = join(ROOT, 'bin', 'cordon.js');
 
-async function serve(): Promise<void> {
+function benchServer(): Server {
   const s = new Server({ name: 'bench', version: '1' }, { capabilities: { tools: {} } });
   s.setRequestHandler(ListToolsRequestSchema, async () => ({
     tools: [{ name: 'echo', description: 'Echoes its text.', inputSchema: { type: 'object', properties: { text: { type: 'string' } } } }],
   }));
   s.setRequestHandler(CallToolRequestSchema, async (req) => ({ content: [{ type: 'text', text: String((req.params.arguments as { text?: unknown })?.text ?? '') }] }));
-  await s.connect(new StdioServerTransport());
+  return s;
+}
+
+async function serve(): Promise<void> {
+  await benchServer().connect(new StdioServerTransport());
+}
+
+/** The same server over Streamable HTTP (stateful, JSON responses) on 127.0.0.1; prints its port. */
+async function serveHttp(): Promise<void> {
+  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  const http = createServer(async (req, res) => {
+    const sid = req.headers['mcp-session-id'];
+    let t = typeof sid === 'string' ? sessions.get(sid) : undefined;
+    if (!t) {
+      const created: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        enableJsonResponse: true,
+        onsessioninitialized: (id) => { sessions.set(id, created); },
+      });
+      await benchServer().connect(created);
+      t = created;
+    }
+    await t.handleRequest(req, res);
+  });
+  http.listen(0, '127.0.0.1', () => process.stdout.write(`PORT ${(http.address() as AddressInfo).port}\n`));
+}
+
+function waitFor(child: ChildProcess, re: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = buf.match(re);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`exited ${code} before printing ${re}: ${buf}`)));
+  });
+}
+
+async function connectHttp(url: string): Promise<Client> {
+  const c = new Client({ name: 'bench', version: '1' });
+  await c.connect(new StreamableHTTPClientTransport(new URL(url)));
+  await c.listTools();
+  return c;
 }
 
 function pct(sorted: number[], p: number): number {
@@ -77,6 +128,7 @@ function summarize(lat: number[], seq: number[], conc: number): Stats {
 
 async function main(): Promise<void> {
   if (process.argv.includes('--server')) return serve();
+  if (process.argv.includes('--http-server')) return serveHttp();
   const dir = mkdtempSync(join(tmpdir(), 'cordon-bench-mcp-'));
   const policy = join(dir, 'policy.yaml');
   writeFileSync(policy, `
@@ -125,6 +177,30 @@ mcp_rules:
   console.log(`ratio gateway/direct: p50 ${(g.p50 / d.p50).toFixed(2)}x, p99 ${(g.p99 / d.p99).toFixed(2)}x, throughput ${(g.concPerSec / d.concPerSec).toFixed(2)}x`);
   console.log(`with --audit (fsync'd HMAC chain before each call is forwarded): p99 +${f(a.p99 - d.p99)} ms over direct`);
   await Promise.all([direct.close(), gateway.close(), audited.close()]);
+
+  // Streamable HTTP: the same comparison through `cordon mcp serve`.
+  const upstream = spawn(process.execPath, [SELF, '--http-server'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await waitFor(upstream, /PORT (\d+)/);
+  const serveProc = spawn(process.execPath, [CORDON, 'mcp', 'serve', '--json', '--name', 'bench', '--policy', policy, '--state', join(dir, 'state'), '--upstream', `http://127.0.0.1:${port}/mcp`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const gwUrl = await waitFor(serveProc, /"url":"([^"]+)"/);
+  const hDirect = await connectHttp(`http://127.0.0.1:${port}/mcp`);
+  const hGateway = await connectHttp(gwUrl);
+  for (const c of [hDirect, hGateway]) await sequential(c, WARM, []);
+  const hl = { direct: [] as number[], gateway: [] as number[] };
+  const hs = { direct: [] as number[], gateway: [] as number[] };
+  for (let r = 0; r < ROUNDS; r++) {
+    hs.direct.push(await sequential(hDirect, PER_ROUND / 2, hl.direct));
+    hs.gateway.push(await sequential(hGateway, PER_ROUND / 2, hl.gateway));
+  }
+  const hd = summarize(hl.direct, hs.direct, await concurrent(hDirect, 2000, 16));
+  const hg = summarize(hl.gateway, hs.gateway, await concurrent(hGateway, 2000, 16));
+  console.log(`tools/call, ${ROUNDS * PER_ROUND / 2} sequential calls per path, Streamable HTTP transport`);
+  console.log(row('direct', hd));
+  console.log(row('through cordon mcp serve', hg));
+  console.log(`added by the gateway: p50 +${f(hg.p50 - hd.p50)} ms, p99 +${f(hg.p99 - hd.p99)} ms; ratio p50 ${(hg.p50 / hd.p50).toFixed(2)}x, p99 ${(hg.p99 / hd.p99).toFixed(2)}x, throughput ${(hg.concPerSec / hd.concPerSec).toFixed(2)}x`);
+  await Promise.all([hDirect.close(), hGateway.close()]);
+  serveProc.kill('SIGTERM');
+  upstream.kill('SIGTERM');
 }
 
 main().catch((e) => {

@@ -88,7 +88,7 @@ export class Gateway {
   async start(): Promise<void> {
     this.upstream.onmessage = (m) => this.fromUpstream(m);
     this.upstream.onclose = () => this.upstreamClosed();
-    this.upstream.onerror = (e) => this.log(`upstream error: ${e.message}`);
+    this.upstream.onerror = (e) => { if (!this.closing) this.log(`upstream error: ${e.message}`); };
     this.agent.onmessage = (m) => this.fromAgent(m);
     this.agent.onclose = () => void this.agentClosed();
     this.agent.onerror = (e) => this.log(`agent connection error: ${e.message}`);
