@@ -61,6 +61,8 @@ export interface Egress {
   resolvConf: string;
   /** Proxy URL as seen from inside the namespace. */
   proxyUrl: string;
+  /** PID of cordon-egress (inside the namespace); if it dies, the sandbox loses the network. */
+  helperPid: number;
   /** Stops the helper and every relay; removes Cordon's nftables table from the namespace. */
   close(): Promise<void>;
 }
@@ -223,6 +225,7 @@ export async function startEgress(o: StartEgressOptions): Promise<Egress> {
     env,
     resolvConf: 'nameserver 127.0.0.1\noptions timeout:2 attempts:2\n',
     proxyUrl,
+    helperPid: child.pid!,
     close: async () => {
       closing = true;
       child.kill('SIGKILL');
