@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openAuditLog, readKeyFile, scanLines, verifyChainFiles, verifyChainFilesParallel, type AuditEventInput } from '../src/audit/index.js';
 
@@ -48,13 +48,22 @@ class PlainJsonl {
   async close(): Promise<void> { await this.fh.close(); }
 }
 
+/** CPU seconds (all threads of this process) used by `f`. */
+function cpuSince(u0: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(u0);
+  return (d.user + d.system) / 1e6;
+}
+
+let lastCpu = 0;
 async function drive(append: (e: AuditEventInput) => Promise<void>): Promise<number> {
+  const u0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < N; i += WINDOW) {
     const ps: Promise<void>[] = [];
     for (let j = i; j < Math.min(N, i + WINDOW); j++) ps.push(append(ev(j)));
     await Promise.all(ps);
   }
+  lastCpu = cpuSince(u0);
   return (performance.now() - t0) / 1000;
 }
 
@@ -71,18 +80,22 @@ async function main(): Promise<void> {
 
     const plain = await PlainJsonl.open(join(dir, 'plain.jsonl'));
     const plainS = await drive((e) => plain.append(e));
+    const plainCpu = lastCpu;
     await plain.close();
 
     const file = join(dir, 'chain.jsonl');
     const w = await openAuditLog({ file });
     const chainS = await drive((e) => w.append(e));
+    const chainCpu = lastCpu;
     await w.close();
     const bytes = statSync(file).size;
 
     const key = readKeyFile(join(dir, 'state', 'cordon', 'audit.key'));
+    const vu = process.cpuUsage();
     const v0 = performance.now();
     const r = verifyChainFiles([file], { keys: [key], explicitKeys: true });
     const verifyS = (performance.now() - v0) / 1000;
+    const verifyCpu = cpuSince(vu);
     if (!r.ok) throw new Error(`bench chain did not verify: ${r.summary}`);
 
     const q0 = performance.now();
@@ -104,12 +117,14 @@ async function main(): Promise<void> {
     const plainRate = N / plainS;
     const verifyRate = r.entries / verifyS;
     const parseRate = parsed / parseS;
+    const [l1, l5] = loadavg();
+    console.log(`load average ${l1!.toFixed(2)} ${l5!.toFixed(2)} on ${availableParallelism()} CPUs (figures per CPU-second are less sensitive to other load)`);
     console.log(`events: ${fmt(N)} (${Math.round(bytes / r.entries)} bytes per entry), ${WINDOW} in flight, fdatasync per batch`);
-    console.log(`append  cordon chain : ${fmt(appendRate)} events/s  (target 100,000: ${(appendRate / 100_000).toFixed(2)}x)`);
-    console.log(`append  plain JSONL  : ${fmt(plainRate)} events/s  (chain/plain = ${(appendRate / plainRate).toFixed(2)}x)`);
+    console.log(`append  cordon chain : ${fmt(appendRate)} events/s  (target 100,000: ${(appendRate / 100_000).toFixed(2)}x); ${fmt(N / chainCpu)} per CPU-second`);
+    console.log(`append  plain JSONL  : ${fmt(plainRate)} events/s  (chain/plain = ${(appendRate / plainRate).toFixed(2)}x); ${fmt(N / plainCpu)} per CPU-second`);
     const verifyParRate = r.entries / verifyParS;
     console.log(`verify  cordon chain : ${fmt(verifyParRate)} entries/s (target 500,000: ${(verifyParRate / 500_000).toFixed(2)}x) with ${availableParallelism()} CPUs (hash workers)`);
-    console.log(`verify  one thread   : ${fmt(verifyRate)} entries/s (${(verifyRate / 500_000).toFixed(2)}x)`);
+    console.log(`verify  one thread   : ${fmt(verifyRate)} entries/s (${(verifyRate / 500_000).toFixed(2)}x); ${fmt(r.entries / verifyCpu)} per CPU-second`);
     console.log(`verify  JSON.parse   : ${fmt(parseRate)} lines/s   (verify/parse = ${(verifyParRate / parseRate).toFixed(2)}x)`);
     console.log(`ceiling SHA-256 (OpenSSL, one buffer): ${(bytes / hashS / 1e6).toFixed(0)} MB/s = ${fmt(bytes / hashS / (bytes / r.entries))} entries/s of hashing alone`);
   } finally {

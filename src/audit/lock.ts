@@ -21,8 +21,9 @@ export function acquireLock(chainFile: string): () => void {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new AuditError('write-failed', `cannot create lock ${lock}: ${(e as Error).message}`, { cause: e });
       let pid = NaN;
       try { pid = Number.parseInt(readFileSync(lock, 'utf8'), 10); } catch { /* raced with its removal */ }
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new AuditError('locked', `audit chain ${chainFile} is being written by process ${pid} (lock ${lock}); one writer per chain`);
+      if (Number.isInteger(pid) && pid > 0 && (pid === process.pid || alive(pid))) {
+        const who = pid === process.pid ? 'another writer in this process' : `process ${pid}`;
+        throw new AuditError('locked', `audit chain ${chainFile} is being written by ${who} (lock ${lock}); one writer per chain`);
       }
       try { unlinkSync(lock); } catch { /* someone else took it over */ }
     }

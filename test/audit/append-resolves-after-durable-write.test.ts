@@ -31,3 +31,23 @@ test('an invalid event is rejected and the chain goes on', async (t) => {
   await w.close();
   await assert.rejects(w.append({ kind: 'file', operation: 'read', subject: '/late', session: 's' }), (e: unknown) => e instanceof AuditError && e.code === 'closed');
 });
+
+test('one writer per chain: a second writer (same process or another) is refused; a dead writer\'s lock is taken over', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const { writeFileSync } = await import('node:fs');
+  const dir = tempDir(t);
+  isolateState(dir);
+  const file = join(dir, 'a.jsonl');
+  const w = await openAuditLog({ file });
+  await assert.rejects(openAuditLog({ file }), (e: unknown) => e instanceof AuditError && e.code === 'locked' && /another writer in this process/.test(e.message));
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', `
+    const { openAuditLog } = await import(${JSON.stringify(new URL('../../src/audit/index.js', import.meta.url).href)});
+    try { await openAuditLog({ file: ${JSON.stringify(file)} }); console.log('opened'); } catch (e) { console.log(e.code); }
+  `], { encoding: 'utf8', env: { ...process.env } });
+  assert.equal(child.stdout.trim(), 'locked', child.stderr);
+  await w.close();
+  // A lock left by a process that no longer exists is taken over.
+  writeFileSync(`${file}.lock`, '999999999\n');
+  const w2 = await openAuditLog({ file });
+  await w2.close();
+});
