@@ -36,8 +36,23 @@ const workload = 'git status --porcelain >/dev/null && git log -p >/dev/null && 
 // The probe runs from inside the project, where agent-default allows execution.
 execFileSync('cp', [LAT, join(repo, 'latency-probe')]);
 const latDir = join(repo, 'lat');
+const nodeDir = join(repo, 'latnode');
 mkdirSync(latDir);
-for (let i = 0; i < 2000; i++) writeFileSync(join(latDir, `f${i}`), '');
+mkdirSync(nodeDir);
+for (let i = 0; i < 2000; i++) { writeFileSync(join(latDir, `f${i}`), ''); writeFileSync(join(nodeDir, `f${i}`), ''); }
+// For the per-syscall rows: the project decided natively, latnode/ by an audit rule (every
+// open goes to Node and is appended to the audit chain).
+const latPolicy = join(repo, '..', `${repo.split('/').pop()}-latency.yaml`);
+writeFileSync(latPolicy, `version: 1
+name: latency
+defaults: { file: deny, command: deny }
+file_rules:
+  - { name: node-decided, paths: ["${nodeDir}/**"], decision: audit }
+  - { name: project, paths: ["${repo}/**"], decision: allow }
+  - { name: sys, paths: ["/usr/**", "/lib/**", "/lib64/**", "/etc/**", "/proc/**", "/dev/**"], operations: [read, open, stat, list, readlink, access, exec], decision: allow }
+command_rules:
+  - { name: tools, commands: ["/usr/**", "${repo}/**"], decision: allow }
+`);
 
 function time(args: string[]): number {
   const t0 = process.hrtime.bigint();
@@ -63,15 +78,17 @@ console.log(`ratio, raw: ${(w / b).toFixed(3)}×   ratio without the fixed start
 
 function lat(mode: string, arg: string, n: number, wrapped: boolean): number {
   const cmd = [join(repo, 'latency-probe'), mode, arg, String(n)];
-  const r = spawnSync(wrapped ? wrap(cmd)[0]! : cmd[0]!, wrapped ? wrap(cmd).slice(1) : cmd.slice(1), { cwd: repo, encoding: 'utf8' });
+  const full = wrapped ? [process.execPath, CORDON, 'run', '--policy', latPolicy, '--', ...cmd] : cmd;
+  const r = spawnSync(full[0]!, full.slice(1), { cwd: repo, encoding: 'utf8' });
   const m = /ns_per_call=(\d+)/.exec(r.stdout);
   if (!m) throw new Error(`latency probe failed: ${r.stderr}`);
   return Number(m[1]);
 }
 const same = join(repo, 'd0', 'f0.txt');
 const rows: Array<[string, number, number]> = [
-  ['open+close, cached decision', lat('same', same, 20000, false), lat('same', same, 20000, true)],
-  ['open+close, decided by Node', lat('distinct', latDir, 2000, false), lat('distinct', latDir, 2000, true)],
+  ['open+close, same file (native)', lat('same', same, 20000, false), lat('same', same, 20000, true)],
+  ['open+close, new files (native)', lat('distinct', latDir, 2000, false), lat('distinct', latDir, 2000, true)],
+  ['open+close, new files (Node + audit)', lat('distinct', nodeDir, 2000, false), lat('distinct', nodeDir, 2000, true)],
   ['getpid (untrapped, static filter)', lat('getpid', '-', 200000, false), lat('getpid', '-', 200000, true)],
 ];
 for (const [n, bb, ww] of rows) console.log(`${n.padEnd(36)} bare ${String(bb).padStart(6)} ns  sandboxed ${String(ww).padStart(7)} ns  added ${((ww - bb) / 1000).toFixed(1)} µs`);

@@ -9,7 +9,14 @@
  * What it listens on, inside the namespace (all set up before READY is printed):
  *   - TCP [::]:TPORT (dual stack): connections nftables redirected there (every TCP connect to a
  *     non-loopback address). The original destination comes from SO_ORIGINAL_DST and is sent
- *     as "T <ip> <port>\n" before the relayed bytes.
+ *     as "T <ip> <port>\n"; Cordon answers "X\n" (deny: the client is closed, no upstream
+ *     connection is made) or "A <ip> <port> <I|->\n" (allow: connect to exactly that address).
+ *     The upstream socket is created by this thread after it re-enters the host namespace
+ *     (setns is per thread), and bytes are moved with splice(2), never through Cordon's
+ *     process: the fast path. With "I", the client's first flight is shown to Cordon first
+ *     ("F <len>\n" + bytes; answers "P" pass, "M" more, "R" refuse) while upstream bytes
+ *     already flow to the client (server-speaks-first protocols work). At the end "B <up>
+ *     <down>\n" reports the byte counts for the audit trail.
  *   - TCP 127.0.0.1:PPORT and [::1]:PPORT: the proxy (HTTP_PROXY / ALL_PROXY); header "P\n".
  *   - TCP 127.0.0.1:53 and [::1]:53: DNS over TCP; header "D\n".
  *   - UDP [::]:53 (dual stack): DNS; every query is sent on one multiplexed Unix connection
@@ -51,6 +58,7 @@
 #define DNS_SLOTS 4096
 
 static const char *unix_path;
+static int host_ns = -1; /* the namespace Cordon runs in: upstream sockets are made there */
 
 __attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt, ...) {
   va_list ap;
@@ -141,6 +149,165 @@ out:
   free(buf);
 }
 
+static int read_line(int fd, char *buf, size_t cap) {
+  size_t n = 0;
+  while (n + 1 < cap) {
+    ssize_t r = read(fd, buf + n, 1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return -1;
+    if (buf[n] == '\n') {
+      buf[n] = 0;
+      return (int)n;
+    }
+    n++;
+  }
+  return -1;
+}
+
+/* Connects to ip:port from the host namespace (this thread must have entered it). */
+static int connect_upstream(const char *ip, int port) {
+  struct sockaddr_storage ss = {0};
+  socklen_t len;
+  int family;
+  if (strchr(ip, ':')) {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET6, ip, &a->sin6_addr) != 1) return -1;
+    len = sizeof *a;
+    family = AF_INET6;
+  } else {
+    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, ip, &a->sin_addr) != 1) return -1;
+    len = sizeof *a;
+    family = AF_INET;
+  }
+  int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  struct timeval tv = {.tv_sec = 10};
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv); /* bounds connect() */
+  if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
+    close(fd);
+    return -1;
+  }
+  tv.tv_sec = 0;
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+/* Moves everything in pipe p[0] to fd. */
+static int drain_pipe(int pr, int to, ssize_t n) {
+  while (n > 0) {
+    ssize_t w = splice(pr, NULL, to, NULL, (size_t)n, SPLICE_F_MOVE | SPLICE_F_MORE);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return -1;
+    n -= w;
+  }
+  return 0;
+}
+
+/*
+ * Zero-copy relay between client and upstream until both directions are closed. `hold` > 0
+ * means client→upstream is not yet allowed (first-flight inspection pending): only upstream→
+ * client flows, and the function returns 1 when the client has data, so the caller can read it.
+ */
+static int splice_relay(int client, int up, int hold, long long *nup, long long *ndown) {
+  int pab[2], pba[2];
+  if (pipe2(pab, O_CLOEXEC) < 0) return -1;
+  if (pipe2(pba, O_CLOEXEC) < 0) { close(pab[0]); close(pab[1]); return -1; }
+  fcntl(pab[1], F_SETPIPE_SZ, 1 << 20);
+  fcntl(pba[1], F_SETPIPE_SZ, 1 << 20);
+  int open_up = 1, open_down = 1, rc = 0;
+  while (open_up || open_down) {
+    struct pollfd p[2] = {{.fd = open_up ? client : -1, .events = POLLIN}, {.fd = open_down ? up : -1, .events = POLLIN}};
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      rc = -1;
+      break;
+    }
+    if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      if (hold) { rc = 1; break; }
+      ssize_t n = splice(client, NULL, pab[1], NULL, 1 << 20, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+        /* fall through to the other direction */
+      } else if (n <= 0) {
+        if (n < 0) { rc = -1; break; }
+        shutdown(up, SHUT_WR);
+        open_up = 0;
+      } else {
+        if (drain_pipe(pab[0], up, n) < 0) { rc = -1; break; }
+        *nup += n;
+      }
+    }
+    if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t n = splice(up, NULL, pba[1], NULL, 1 << 20, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (n <= 0) {
+        if (n < 0) { rc = -1; break; }
+        shutdown(client, SHUT_WR);
+        open_down = 0;
+        if (hold) { rc = 1; break; } /* let the caller finish inspection with the client */
+        continue;
+      }
+      if (drain_pipe(pba[0], client, n) < 0) { rc = -1; break; }
+      *ndown += n;
+    }
+  }
+  close(pab[0]); close(pab[1]); close(pba[0]); close(pba[1]);
+  return rc;
+}
+
+/* The fast path for a captured connection; `u` is the Unix connection to Cordon. */
+static void transparent(int client, int u) {
+  char line[160], ip[INET6_ADDRSTRLEN + 1], flag = '-';
+  int port = 0;
+  if (read_line(u, line, sizeof line) < 0) return;
+  if (line[0] != 'A' || sscanf(line, "A %46s %d %c", ip, &port, &flag) != 3) return; /* X or garbage: deny */
+  if (host_ns < 0 || setns(host_ns, CLONE_NEWNET) < 0) { write_all(u, "E setns\n", 8); return; }
+  int up = connect_upstream(ip, port);
+  if (up < 0) {
+    char e[64];
+    int n = snprintf(e, sizeof e, "E %d\n", errno);
+    write_all(u, e, (size_t)n);
+    return;
+  }
+  long long nup = 0, ndown = 0;
+  int held = flag == 'I';
+  char *buf = NULL;
+  size_t have = 0;
+  while (held) {
+    int r = splice_relay(client, up, 1, &nup, &ndown);
+    if (r < 0) goto done;
+    if (!buf && !(buf = malloc(16 * 1024 + 5))) goto done;
+    ssize_t n = read(client, buf + have, 16 * 1024 + 5 - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) { /* client closed before a verdict: nothing goes upstream */ goto done; }
+    char hdr[32];
+    int hl = snprintf(hdr, sizeof hdr, "F %zd\n", n);
+    if (write_all(u, hdr, (size_t)hl) < 0 || write_all(u, buf + have, (size_t)n) < 0) goto done;
+    have += (size_t)n;
+    if (read_line(u, line, sizeof line) < 0) goto done;
+    if (line[0] == 'P') {
+      if (write_all(up, buf, have) < 0) goto done;
+      nup += (long long)have;
+      held = 0;
+    } else if (line[0] != 'M' || have >= 16 * 1024 + 5) goto done; /* R, or no verdict in 16 KiB */
+  }
+  splice_relay(client, up, 0, &nup, &ndown);
+done:
+  free(buf);
+  {
+    char b[64];
+    int n = snprintf(b, sizeof b, "B %lld %lld\n", nup, ndown);
+    write_all(u, b, (size_t)n);
+  }
+  close(up);
+}
+
 struct conn {
   int fd;
   char kind; /* 'T', 'P', 'D' */
@@ -187,7 +354,8 @@ static void *conn_thread(void *arg) {
     if (u >= 0) close(u);
     return NULL;
   }
-  relay(c.fd, u);
+  if (c.kind == 'T') transparent(c.fd, u);
+  else relay(c.fd, u);
   close(c.fd);
   close(u);
   return NULL;
@@ -267,6 +435,8 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   unix_path = argv[2];
   int tport = atoi(argv[3]), pport = atoi(argv[4]);
+  host_ns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (host_ns < 0) die("open(/proc/thread-self/ns/net)");
   int ns = open(argv[1], O_RDONLY | O_CLOEXEC);
   if (ns < 0) die("open(%s)", argv[1]);
   if (setns(ns, CLONE_NEWNET) < 0) die("setns(%s, CLONE_NEWNET)", argv[1]);

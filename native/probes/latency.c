@@ -1,6 +1,6 @@
 /* Per-syscall cost probe for bench/sandbox-overhead: `latency same FILE N` opens+closes one
  * file N times (decision cached in the supervisor after the first); `latency distinct DIR N`
- * opens N different files DIR/f0..f(N-1) once each (every decision goes to Node);
+ * opens N different files DIR/f0..f(N-1) once each (decided from the native rule table, no cache);
  * `latency getpid N` is an untrapped syscall (the static filter alone). Prints ns per call. */
 #include <fcntl.h>
 #include <stdio.h>

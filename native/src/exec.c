@@ -113,8 +113,8 @@ int exec_prepare(struct req *r) {
   }
   /* #! script: the image the kernel will run is the interpreter. */
   char p[64], head[PATH_MAX + 3];
-  snprintf(p, sizeof p, "self/fd/%d", fd);
-  int rfd = openat(g_host_proc, p, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  snprintf(p, sizeof p, "%d", fd);
+  int rfd = openat(g_self_fd, p, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (rfd >= 0) {
     ssize_t k = pread(rfd, head, sizeof head - 1, 0);
     close(rfd);

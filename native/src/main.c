@@ -344,6 +344,8 @@ int main(int argc, char **argv) {
     die("Landlock is not available on this kernel (needs 5.13+ with landlock enabled); rerun with --allow-degraded=landlock to run without it");
   g_host_proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (g_host_proc < 0) die("cannot open /proc: %m");
+  g_self_fd = openat(g_host_proc, "self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (g_self_fd < 0) die("cannot open /proc/self/fd: %m");
   int go[2], ready[2], status[2], sp[2];
   if (pipe2(go, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0 ||
       socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)

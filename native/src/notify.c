@@ -30,6 +30,7 @@
 
 int g_notify_fd = -1;
 int g_host_proc = -1;
+int g_self_fd = -1;
 pid_t g_init_pid, g_cmd_pid;
 uint32_t g_opts;
 int g_trash_fd = -1;
@@ -339,8 +340,8 @@ static int decode_mut(struct req *r) {
 /* ---------------- carrying out an allowed operation ---------------- */
 static int reopen(int opath_fd, int flags) {
   char p[64];
-  snprintf(p, sizeof p, "self/fd/%d", opath_fd);
-  int fd = openat(g_host_proc, p, (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC);
+  snprintf(p, sizeof p, "%d", opath_fd);
+  int fd = openat(g_self_fd, p, (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC);
   return fd < 0 ? -errno : fd;
 }
 
@@ -437,8 +438,8 @@ static int do_mut(struct req *r, const char *trash_name) {
       return renameat2(r->fd1, r->base1, r->fd2, r->base2, r->nr == SYS_renameat2 ? (unsigned)a[4] : 0) < 0 ? -errno : 0;
     case SYS_link: case SYS_linkat:
       if (r->flags & AT_SYMLINK_FOLLOW) {
-        snprintf(p, sizeof p, "self/fd/%d", r->fd1);
-        return linkat(g_host_proc, p, r->fd2, r->base2, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+        snprintf(p, sizeof p, "%d", r->fd1);
+        return linkat(g_self_fd, p, r->fd2, r->base2, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
       }
       return linkat(r->fd1, r->base1, r->fd2, r->base2, 0) < 0 ? -errno : 0;
     case SYS_symlink: case SYS_symlinkat:
@@ -446,8 +447,8 @@ static int do_mut(struct req *r, const char *trash_name) {
     case SYS_chmod: case SYS_fchmodat: case 452: {
       struct stat st;
       if (fstat(r->fd1, &st) == 0 && S_ISLNK(st.st_mode)) return -EOPNOTSUPP;
-      snprintf(p, sizeof p, "self/fd/%d", r->fd1);
-      return fchmodat(g_host_proc, p, (mode_t)r->mode, 0) < 0 ? -errno : 0;
+      snprintf(p, sizeof p, "%d", r->fd1);
+      return fchmodat(g_self_fd, p, (mode_t)r->mode, 0) < 0 ? -errno : 0;
     }
     case SYS_chown: case SYS_lchown:
       return fchownat(r->fd1, "", (uid_t)a[1], (gid_t)a[2], AT_EMPTY_PATH) < 0 ? -errno : 0;

@@ -89,8 +89,8 @@ long ns_id(pid_t pid, const char *key) {
 /* Canonical path of a supervisor fd: "" (and -ENOENT) for objects with no path. */
 int fd_path(int fd, char *out, size_t cap) {
   char p[64];
-  snprintf(p, sizeof p, "self/fd/%d", fd);
-  ssize_t n = readlinkat(g_host_proc, p, out, cap - 1);
+  snprintf(p, sizeof p, "%d", fd);
+  ssize_t n = readlinkat(g_self_fd, p, out, cap - 1);
   if (n < 0) return -errno;
   out[n] = 0;
   if (out[0] != '/') return -ENOENT;             /* pipe:[...], anon_inode:, socket: */

@@ -77,6 +77,7 @@ int apply_landlock(int abi, const char *const *write_roots);
 /* ---- notify.c ---- */
 extern int g_notify_fd;
 extern int g_host_proc;     /* O_PATH fd on the host's /proc (opened before setns) */
+extern int g_self_fd;       /* O_PATH fd on the host procfs self/fd directory (our own fds) */
 extern pid_t g_init_pid;    /* global pid of the sandbox's PID 1 */
 extern pid_t g_cmd_pid;     /* global pid of the command process */
 extern uint32_t g_opts;
