@@ -28,6 +28,7 @@ interface RunFlags extends PolicyVarOptions {
   state?: string;
   maxMessageBytes?: number;
   maxInFlight?: number;
+  requestTimeout?: number;
 }
 
 function withRunOptions(c: Command): Command {
@@ -38,6 +39,7 @@ function withRunOptions(c: Command): Command {
     .option('--state <DIR>', 'directory for pins and flow fingerprints (default $CORDON_MCP_STATE or ~/.local/state/cordon/mcp)')
     .option('--max-message-bytes <N>', 'largest message accepted from the agent (default 4194304)', positiveInt('--max-message-bytes'))
     .option('--max-in-flight <N>', 'requests in flight per agent before new ones are refused (default 128)', positiveInt('--max-in-flight'))
+    .option('--request-timeout <MS>', 'answer requests the server has not answered within MS milliseconds with an error, and cancel them upstream (default: no timeout)', positiveInt('--request-timeout'))
     .option('--var <NAME=VALUE>', 'define a policy variable (repeatable)', collect, [])
     .option('--project-root <DIR>', 'value of ${PROJECT_ROOT} (default: detected from the current directory)');
 }
@@ -85,6 +87,7 @@ export function registerMcpCommands(program: Command): Command {
         server: flags.name!, command: command[0]!, args: command.slice(1), policy: compiled, stateDir, audit, log,
         ...(flags.maxMessageBytes !== undefined ? { maxMessageBytes: flags.maxMessageBytes } : {}),
         ...(flags.maxInFlight !== undefined ? { maxInFlight: flags.maxInFlight } : {}),
+        ...(flags.requestTimeout !== undefined ? { requestTimeoutMs: flags.requestTimeout } : {}),
       });
     } finally {
       await audit?.close().catch((e: Error) => log(`cordon: closing the audit trail failed: ${e.message}`));
@@ -118,6 +121,7 @@ export function registerMcpCommands(program: Command): Command {
         server: flags.name!, upstream, policy: compiled, stateDir, audit, host: flags.host, port: flags.port, path: flags.path, log,
         ...(flags.maxMessageBytes !== undefined ? { maxMessageBytes: flags.maxMessageBytes } : {}),
         ...(flags.maxInFlight !== undefined ? { maxInFlight: flags.maxInFlight } : {}),
+        ...(flags.requestTimeout !== undefined ? { requestTimeoutMs: flags.requestTimeout } : {}),
       });
     } catch (e) {
       throw Object.assign(new Error(`cannot listen on ${flags.host}:${flags.port}: ${(e as Error).message}`), { exitCode: EXIT.CANNOT_RUN });

@@ -41,12 +41,14 @@ export interface GatewayOptions {
   session?: string;
   /** Requests in flight per agent connection before new ones are refused (default 128). */
   maxInFlight?: number;
+  /** Answer a request the server has not answered within this many ms with an error (default: never). */
+  requestTimeoutMs?: number;
   /** Diagnostics (stderr in the CLI). */
   log?: (line: string) => void;
 }
 
 type Pending =
-  | { kind: 'agent'; agentId: RequestId; method: string; tool?: string; settings?: ToolSettings; progressToken?: string | number; cursor?: unknown }
+  | { kind: 'agent'; agentId: RequestId; method: string; tool?: string; settings?: ToolSettings; progressToken?: string | number; cursor?: unknown; timer?: NodeJS.Timeout }
   | { kind: 'internal'; resolve: (m: JSONRPCMessage) => void; reject: (e: Error) => void };
 
 interface ToolState { blocked?: string }
@@ -63,6 +65,7 @@ export class Gateway {
   private readonly agentIds = new Map<string, number>();
   private readonly progress = new Map<string, RequestId>();
   private nextId = 1;
+  private nextTicket = 1;
   private tools = new Map<string, ToolState>();
   private toolsFresh = false;
   private listing: Promise<void> | undefined;
@@ -134,7 +137,11 @@ export class Gateway {
       if (c.method === 'notifications/cancelled' && c.params) {
         const rid = c.params.requestId;
         const up = (typeof rid === 'string' || typeof rid === 'number') ? this.agentIds.get(idKey(rid)) : undefined;
-        if (up === undefined || up < 0) return; // nothing upstream to cancel
+        if (up === undefined) return;
+        if (up < 0) { this.agentIds.delete(idKey(rid as RequestId)); return; } // still being decided: it will not be forwarded
+        // The agent expects no answer now, and the server may send none: free the slot (a late
+        // answer is dropped as unknown) so cancelled requests never count against the limit.
+        this.forget(up);
         this.sendUpstream({ ...msg, params: { ...c.params, requestId: up } } as JSONRPCMessage);
         return;
       }
@@ -155,9 +162,12 @@ export class Gateway {
       return;
     }
     if (c.method === 'tools/call') {
-      this.agentIds.set(key, -1);
-      this.handleCall(c.id, key, msg, c.params).catch((e) => {
-        this.agentIds.delete(key);
+      // While a call is being decided its id maps to a unique negative ticket, so a cancel (or
+      // the id's reuse after a cancel) is told apart from the request being decided.
+      const ticket = -(this.nextTicket++);
+      this.agentIds.set(key, ticket);
+      this.handleCall(c.id, key, ticket, msg, c.params).catch((e) => {
+        if (!this.release(key, ticket)) return;
         this.log(`internal error deciding a call: ${(e as Error).stack ?? e}`);
         void this.agent.send(errorMessage(c.id, RPC.INTERNAL_ERROR, `cordon could not decide this call (${(e as Error).message}); it was not forwarded`));
       });
@@ -174,7 +184,26 @@ export class Gateway {
     this.pending.set(id, p);
     this.agentIds.set(key, id);
     if (p.progressToken !== undefined) this.progress.set(String(p.progressToken), p.agentId);
+    if (this.opts.requestTimeoutMs) {
+      const ms = this.opts.requestTimeoutMs;
+      p.timer = setTimeout(() => {
+        if (!this.pending.has(id)) return;
+        this.failPending(id, `MCP server "${this.opts.server}" did not answer ${p.method} within ${ms} ms (gateway --request-timeout); the request was cancelled`, RPC.UPSTREAM_TIMEOUT);
+        this.sendUpstream({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: 'gateway request timeout' } } as JSONRPCMessage);
+      }, ms);
+      p.timer.unref?.();
+    }
     this.sendUpstream({ ...msg, id } as JSONRPCMessage);
+  }
+
+  /** Drops an agent request's bookkeeping without answering it. */
+  private forget(upstreamId: number): void {
+    const p = this.pending.get(upstreamId);
+    if (!p || p.kind !== 'agent') return;
+    this.pending.delete(upstreamId);
+    this.agentIds.delete(idKey(p.agentId));
+    if (p.progressToken !== undefined) this.progress.delete(String(p.progressToken));
+    if (p.timer) clearTimeout(p.timer);
   }
 
   private sendUpstream(msg: JSONRPCMessage): void {
@@ -185,12 +214,11 @@ export class Gateway {
     });
   }
 
-  private async handleCall(agentId: RequestId, key: string, msg: JSONRPCMessage, params: Record<string, unknown> | undefined): Promise<void> {
+  private async handleCall(agentId: RequestId, key: string, ticket: number, msg: JSONRPCMessage, params: Record<string, unknown> | undefined): Promise<void> {
     const name = params?.name;
     const args = params?.arguments ?? {};
     if (typeof name !== 'string' || name.length === 0 || args === null || typeof args !== 'object' || Array.isArray(args)) {
-      this.agentIds.delete(key);
-      void this.agent.send(errorMessage(agentId, RPC.INVALID_PARAMS, 'tools/call needs params.name (a non-empty string) and, if present, params.arguments (an object)'));
+      if (this.release(key, ticket)) void this.agent.send(errorMessage(agentId, RPC.INVALID_PARAMS, 'tools/call needs params.name (a non-empty string) and, if present, params.arguments (an object)'));
       return;
     }
     const started = performance.now();
@@ -206,28 +234,36 @@ export class Gateway {
       fields.stage = verdict.stage;
       await this.record({ kind: 'mcp', operation: 'tools/call', subject, decision: 'deny', rule: verdict.decision.rule, message: verdict.message, fields })
         .catch((e) => this.log(`audit write failed for a denied call: ${(e as Error).message}`));
-      this.agentIds.delete(key);
-      void this.agent.send(this.denial(agentId, verdict.decision.rule, verdict.stage, verdict.message));
+      if (this.release(key, ticket)) void this.agent.send(this.denial(agentId, verdict.decision.rule, verdict.stage, verdict.message));
       return;
     }
     try {
       await this.record({ kind: 'mcp', operation: 'tools/call', subject, decision: verdict.decision.decision, rule: verdict.decision.rule, fields });
     } catch (e) {
-      this.agentIds.delete(key);
       const message = `${subject} denied: the audit trail could not record the call (${(e as Error).message}), and cordon does not run what it cannot record`;
       this.log(message);
-      void this.agent.send(this.denial(agentId, verdict.decision.rule, 'audit', message));
+      if (this.release(key, ticket)) void this.agent.send(this.denial(agentId, verdict.decision.rule, 'audit', message));
       return;
     }
+    if (this.agentIds.get(key) !== ticket) return; // cancelled while being decided
     if (!this.upstreamAlive) {
-      this.agentIds.delete(key);
-      void this.agent.send(errorMessage(agentId, RPC.UPSTREAM_UNAVAILABLE, this.upstreamGoneMessage()));
+      if (this.release(key, ticket)) void this.agent.send(errorMessage(agentId, RPC.UPSTREAM_UNAVAILABLE, this.upstreamGoneMessage()));
       return;
     }
     const p: Extract<Pending, { kind: 'agent' }> = { kind: 'agent', agentId, method: 'tools/call', tool: name, settings: verdict.settings };
     const token = (params?._meta as { progressToken?: unknown } | undefined)?.progressToken;
     if (typeof token === 'string' || typeof token === 'number') p.progressToken = token;
     this.forward(key, msg, p);
+  }
+
+  /**
+   * Ends the decision phase of a call: true if the request is still ours to answer, false if the
+   * agent cancelled it meanwhile (then nothing is sent: a cancelled request gets no answer).
+   */
+  private release(key: string, ticket: number): boolean {
+    if (this.agentIds.get(key) !== ticket) return false;
+    this.agentIds.delete(key);
+    return true;
   }
 
   /** A refused call, as the agent reads it: a tool result with isError and the rule's message. */
@@ -307,10 +343,8 @@ export class Gateway {
       return;
     }
     const p = this.pending.get(m.id)!;
-    this.pending.delete(m.id);
-    if (p.kind === 'internal') { p.resolve(msg); return; }
-    this.agentIds.delete(idKey(p.agentId));
-    if (p.progressToken !== undefined) this.progress.delete(String(p.progressToken));
+    if (p.kind === 'internal') { this.pending.delete(m.id); p.resolve(msg); return; }
+    this.forget(m.id);
     const reply = { ...msg, id: p.agentId } as JSONRPCMessage;
     this.inspectReply(p, reply).then(
       (out) => this.agent.send(out, { relatedRequestId: p.agentId }),
@@ -412,13 +446,12 @@ export class Gateway {
     return `MCP server "${this.opts.server}" is not running${this.upstreamExit ? ` (${this.upstreamExit})` : ''}; the request was not delivered. Check the server's stderr and restart the MCP client`;
   }
 
-  private failPending(id: number, message: string): void {
+  private failPending(id: number, message: string, code: number = RPC.UPSTREAM_UNAVAILABLE): void {
     const p = this.pending.get(id);
     if (!p) return;
-    this.pending.delete(id);
-    if (p.kind === 'internal') { p.reject(new Error(message)); return; }
-    this.agentIds.delete(idKey(p.agentId));
-    void this.agent.send(errorMessage(p.agentId, RPC.UPSTREAM_UNAVAILABLE, message));
+    if (p.kind === 'internal') { this.pending.delete(id); p.reject(new Error(message)); return; }
+    this.forget(id);
+    void this.agent.send(errorMessage(p.agentId, code, message), { relatedRequestId: p.agentId });
   }
 
   private upstreamClosed(): void {

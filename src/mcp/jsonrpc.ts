@@ -18,6 +18,8 @@ export const RPC = {
   OVERLOADED: -32002,
   /** Message larger than the configured limit. */
   TOO_LARGE: -32003,
+  /** The server did not answer within the gateway's request timeout. */
+  UPSTREAM_TIMEOUT: -32004,
 } as const;
 
 export type Classified =

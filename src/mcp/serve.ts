@@ -32,6 +32,7 @@ export interface ServeOptions {
   audit?: McpAuditSink | undefined;
   maxMessageBytes?: number;
   maxInFlight?: number;
+  requestTimeoutMs?: number;
   /** Concurrent agent sessions before new ones are refused (default 64). */
   maxSessions?: number;
   log?: (line: string) => void;
@@ -93,6 +94,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
       stateDir: opts.stateDir,
       audit: opts.audit,
       ...(opts.maxInFlight !== undefined ? { maxInFlight: opts.maxInFlight } : {}),
+      ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
       log,
     });
     gateway.onUpstreamClosed = () => { void gateway.close(); };

@@ -19,6 +19,7 @@ export interface WrapOptions {
   audit?: McpAuditSink | undefined;
   maxMessageBytes?: number;
   maxInFlight?: number;
+  requestTimeoutMs?: number;
   /** When closing: how long the server may take to exit after its input ends before SIGTERM (default 300 ms). */
   shutdownGraceMs?: number;
   log?: (line: string) => void;
@@ -75,6 +76,7 @@ export async function runWrap(opts: WrapOptions): Promise<number> {
     cwd: process.cwd(),
     audit: opts.audit,
     ...(opts.maxInFlight !== undefined ? { maxInFlight: opts.maxInFlight } : {}),
+    ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
     ...(opts.log ? { log: opts.log } : {}),
   });
   let serverFailed = false;

@@ -177,6 +177,35 @@ test('a flooding client: requests beyond the in-flight limit are refused at once
   }
 });
 
+test('cancelled requests free their in-flight slot; a request the server never answers times out with --request-timeout', async () => {
+  const { peer, log } = setup([{ name: 'hang', description: 'Never answers in time.', delayMs: 60_000 }, { name: 'fast', description: 'Answers at once.' }], ['--max-in-flight', '2', '--request-timeout', '800']);
+  try {
+    await peer.initialize();
+    peer.send({ id: 1, method: 'tools/call', params: { name: 'hang', arguments: {} } });
+    peer.send({ id: 2, method: 'tools/call', params: { name: 'hang', arguments: {} } });
+    await new Promise((r) => setTimeout(r, 200));
+    peer.send({ id: 3, method: 'tools/call', params: { name: 'fast', arguments: {} } });
+    assert.equal((await peer.byId(3)).error?.code, -32002, 'two requests in flight fill the limit');
+    peer.send({ method: 'notifications/cancelled', params: { requestId: 1, reason: 'user pressed stop' } });
+    peer.send({ id: 4, method: 'tools/call', params: { name: 'fast', arguments: { text: 'after cancel' } } });
+    assert.deepEqual((await peer.byId(4)).result?.content, [{ type: 'text', text: '{"text":"after cancel"}' }], 'the cancelled request freed its slot');
+    const timedOut = await peer.byId(2);
+    assert.equal(timedOut.error?.code, -32004);
+    assert.match(timedOut.error!.message, /did not answer tools\/call within 800 ms/);
+    assert.equal(peer.messages.filter((m) => m.id === 1).length, 0, 'a cancelled request is not answered');
+    // Cancelled while still being decided (same write): never forwarded, never answered.
+    peer.raw(JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'fast', arguments: { text: 'cancelled early' } } }) + '\n' +
+      JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 5 } }));
+    peer.send({ id: 6, method: 'ping' });
+    await peer.byId(6);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(peer.messages.filter((m) => m.id === 5).length, 0);
+  } finally {
+    await peer.stop();
+  }
+  assert.equal(calls(log).filter((c) => c.arguments.text === 'cancelled early').length, 0, 'the call cancelled while being decided never reached the server');
+});
+
 test('Streamable HTTP bad input: unparsable, oversized, sessionless, unknown-session and foreign-Host requests get errors; an upstream dying mid-call too', async () => {
   const dir = tmp();
   const state = join(dir, 'state');
