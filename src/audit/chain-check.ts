@@ -15,7 +15,7 @@
 // A chain that verifies but has no `close` entry is `open`: the writer is running, crashed, or
 // its tail was cut at a line boundary; verify says so and fails unless told the chain is live.
 import type { KeyObject } from 'node:crypto';
-import { DigestRun, hashBytes, Macer, macSuffixStart, parseHeader, type Header, zeroMac, zeroSeed, FORMAT_VERSION } from './format.js';
+import { DigestRun, hashBytes, Macer, macSuffixStart, parseHeaderBytes, type Header, zeroMac, zeroSeed, FORMAT_VERSION } from './format.js';
 import { verifyCheckpointSignature, type CheckpointStatement } from './checkpoint.js';
 import type { LoadedKey } from './key.js';
 import type { HashAlgorithm } from './types.js';
@@ -109,7 +109,7 @@ export class ChainChecker {
     let sfx = -1;
     let alg: HashAlgorithm = 'sha256';
     for (const a of algGuess) { sfx = macSuffixStart(buf, start, end, a); if (sfx >= 0) { alg = a; break; } }
-    const hdr = sfx >= 0 ? parseHeader(buf.toString('latin1', start, Math.min(sfx, start + 400))) : null;
+    const hdr = sfx >= 0 ? parseHeaderBytes(buf, start, sfx) : null;
     if (!hdr) return this.fail(offset, lineNo, null, 'malformed', `line ${lineNo} is not a chain entry (${describeGarbage(buf, start, end)})`);
     if (hdr.v !== FORMAT_VERSION) return this.fail(offset, lineNo, hdr.seq, 'malformed', `entry ${hdr.seq} has format version ${hdr.v}; this cordon reads version ${FORMAT_VERSION}`);
     const macField = buf.toString('latin1', sfx + 8, end - 2);
@@ -300,7 +300,7 @@ export class ChainChecker {
   private lookahead(buf: Buffer, start: number, end: number): boolean {
     const alg = this.state?.alg ?? 'sha256';
     const sfx = macSuffixStart(buf, start, end, alg);
-    const hdr = sfx >= 0 ? parseHeader(buf.toString('latin1', start, Math.min(sfx, start + 400))) : null;
+    const hdr = sfx >= 0 ? parseHeaderBytes(buf, start, sfx) : null;
     this.after.push(hdr ? { seq: hdr.seq, prev: hdr.prev, mac: buf.toString('latin1', sfx + 8, end - 2), k: hdr.k } : { seq: -1, prev: '', mac: '', k: '' });
     return this.after.length < LOOKAHEAD;
   }

@@ -122,6 +122,63 @@ export interface Header {
 // Header fields come first because canonical order sorts k < prev < seq < t < v < x.
 const HEADER_RE = /^\{"k":"([a-z]{1,16})","prev":"([0-9a-f]{1,128})","seq":(0|[1-9][0-9]{0,15}),"t":"([0-9T:.Z-]{1,40})","v":([0-9]{1,6}),"x":\{/;
 
+const enc = (t: string): Buffer => Buffer.from(t, 'latin1');
+const H_K = enc('{"k":"');
+const H_PREV = enc('","prev":"');
+const H_SEQ = enc('","seq":');
+const H_T = enc(',"t":"');
+const H_V = enc('","v":');
+const H_X = enc(',"x":{');
+
+function expect(buf: Buffer, at: number, lit: Buffer, end: number): number {
+  if (at + lit.length > end) return -1;
+  for (let i = 0; i < lit.length; i++) if (buf[at + i] !== lit[i]) return -1;
+  return at + lit.length;
+}
+
+/**
+ * Parses the fixed header straight from the bytes (the verifier's hot path); same grammar as
+ * HEADER_RE: k [a-z]{1,16}, prev hex{1,128}, seq without leading zeros, t [0-9T:.Z-]{1,40}, v digits.
+ */
+export function parseHeaderBytes(buf: Buffer, start: number, end: number): Header | null {
+  let p = expect(buf, start, H_K, end);
+  if (p < 0) return null;
+  let q = p;
+  while (q < end && q - p <= 16 && buf[q]! >= 0x61 && buf[q]! <= 0x7a) q++;
+  if (q === p || q - p > 16) return null;
+  const k = buf.toString('latin1', p, q);
+  p = expect(buf, q, H_PREV, end);
+  if (p < 0) return null;
+  q = p;
+  while (q < end && q - p <= 128 && ((buf[q]! >= 0x30 && buf[q]! <= 0x39) || (buf[q]! >= 0x61 && buf[q]! <= 0x66))) q++;
+  if (q === p || q - p > 128) return null;
+  const prev = buf.toString('latin1', p, q);
+  p = expect(buf, q, H_SEQ, end);
+  if (p < 0) return null;
+  q = p;
+  let seq = 0;
+  while (q < end && q - p <= 16 && buf[q]! >= 0x30 && buf[q]! <= 0x39) { seq = seq * 10 + (buf[q]! - 0x30); q++; }
+  if (q === p || q - p > 16 || (buf[p] === 0x30 && q - p > 1)) return null;
+  p = expect(buf, q, H_T, end);
+  if (p < 0) return null;
+  q = p;
+  while (q < end && q - p <= 40 && buf[q] !== 0x22) {
+    const c = buf[q]!;
+    if (!((c >= 0x30 && c <= 0x3a) || c === 0x54 || c === 0x2e || c === 0x5a || c === 0x2d)) return null;
+    q++;
+  }
+  if (q === p || q - p > 40) return null;
+  const t = buf.toString('latin1', p, q);
+  p = expect(buf, q, H_V, end);
+  if (p < 0) return null;
+  q = p;
+  let v = 0;
+  while (q < end && q - p <= 6 && buf[q]! >= 0x30 && buf[q]! <= 0x39) { v = v * 10 + (buf[q]! - 0x30); q++; }
+  if (q === p || q - p > 6) return null;
+  if (expect(buf, q, H_X, end) < 0) return null;
+  return { k, prev, seq, t, v };
+}
+
 /** Parses the fixed header of a line given as latin1 text (its first ~400 bytes suffice). */
 export function parseHeader(text: string): Header | null {
   const m = HEADER_RE.exec(text);
