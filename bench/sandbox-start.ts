@@ -4,7 +4,7 @@
 // ≤ 100 ms added over bare. srt needs bubblewrap, socat and ripgrep (Debian:
 // `apt-get install -y bubblewrap socat ripgrep`); without them its column says why.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,12 +24,16 @@ function timeOnce(cmd: string, args: string[], cwd: string): { ms: number; ok: b
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
 
 const project = mkdtempSync(join(tmpdir(), 'cordon-bench-start-'));
+// The same run under a policy that allows no network: no egress to start (loopback only).
+const noNet = join(project, 'no-network.yaml');
+writeFileSync(noNet, 'version: 1\nname: no-network\ndefaults: { file: allow, command: allow }\n');
 const srtMissing = ['bwrap', 'socat', 'rg'].filter((b) => spawnSync('sh', ['-c', `command -v ${b}`]).status !== 0);
 const haveSrt = existsSync(SRT) && srtMissing.length === 0;
 const cases: Array<[string, string, string[]]> = [
   ['bare true', '/bin/true', []],
   ['node -e 0', process.execPath, ['-e', '0']],
   ['cordon run -- true', process.execPath, [CORDON, 'run', '--', 'true']],
+  ['cordon (no network)', process.execPath, [CORDON, 'run', '--policy', noNet, '--', 'true']],
 ];
 if (haveSrt) cases.push(['srt true', process.execPath, [SRT, 'true']]);
 const times = new Map<string, number[]>(cases.map(([n]) => [n, []]));
@@ -48,4 +52,5 @@ if (haveSrt) {
 } else {
   console.log(`srt baseline not measured: ${existsSync(SRT) ? `missing ${srtMissing.join(', ')} (apt-get install -y bubblewrap socat ripgrep)` : 'npm install (devDependency @anthropic-ai/sandbox-runtime)'}`);
 }
-console.log(`cordon over node -e 0 (Cordon's own start cost): ${(cordon - m['node -e 0']!).toFixed(1)} ms`);
+console.log(`cordon over node -e 0 (Cordon's own start cost): ${(cordon - m['node -e 0']!).toFixed(1)} ms; of which egress (agent-default allows registries): ${(cordon - m['cordon (no network)']!).toFixed(1)} ms`);
+console.log(`no-network policy: ${(m['cordon (no network)']! - bare).toFixed(1)} ms over bare${haveSrt ? `, ${(m['cordon (no network)']! / m['srt true']!).toFixed(3)}× srt` : ''}`);

@@ -56,8 +56,10 @@ export async function runCommand(o: RunCommandOptions): Promise<RunSandboxResult
     await audit.append({ kind: 'session', operation: 'start', subject: session, session, policyDigest: o.policy.digest, fields: { argv: o.argv, cwd: o.cwd, policy: o.policy.policy.name } });
     let egress: { close(): Promise<void> } | undefined;
     let resolvDir: string | undefined;
-    const onNetns = o.egress === false || !policyNeedsEgress(o.policy.policy) ? undefined : async (initPid: number) => {
-      const net = await import('../net/index.js');
+    const wantEgress = o.egress !== false && policyNeedsEgress(o.policy.policy);
+    const netModule = wantEgress ? import('../net/index.js') : undefined; // loads while the sandbox starts
+    const onNetns = !wantEgress ? undefined : async (initPid: number) => {
+      const net = await netModule!;
       const approver = o.approver;
       const e = await net.startEgress({
         policy: o.policy, netns: initPid, audit, session,
