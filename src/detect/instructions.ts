@@ -27,18 +27,18 @@ const INSTRUCTION_NOUNS = ['instructions', 'instruction', 'directions', 'directi
 const USER = ['user', 'users', 'human', 'humans', 'operator', 'developer'];
 
 const PATTERNS: Pattern[] = [
-  { rule: 'ignore_previous', slots: [w('ignore', 'disregard', 'forget', 'override', 'bypass', 'overrule'), gap(3),
-    w('previous', 'prior', 'above', 'earlier', 'preceding', 'all', 'any', 'other', 'your', 'system', 'safety', 'existing'), gap(2),
+  { rule: 'ignore_previous', slots: [w('ignore', 'disregard', 'forget', 'override', 'bypass', 'overrule'), gap(2),
+    w('previous', 'prior', 'above', 'earlier', 'preceding', 'all', 'any', 'your', 'system', 'safety', 'existing'), gap(2),
     w(...INSTRUCTION_NOUNS)] },
   { rule: 'conceal_from_user', slots: [w('do', 'dont', 'never', 'without'), opt('not'), gap(1),
     w('tell', 'telling', 'inform', 'informing', 'mention', 'mentioning', 'reveal', 'revealing', 'notify', 'notifying', 'alert', 'alerting', 'disclose', 'disclosing', 'show', 'showing'), gap(3), w(...USER)] },
   { rule: 'conceal_from_user', slots: [w('hide', 'conceal', 'keep'), gap(2), w('from'), opt('the'), w(...USER)] },
   { rule: 'conceal_from_user', slots: [w('user', 'users', 'human'), w('must', 'should', 'will'), w('not', 'never'), w('know', 'see', 'notice', 'find', 'learn')] },
-  { rule: 'role_override', slots: [w('you'), w('are'), w('now')] },
-  { rule: 'role_override', slots: [w('new', 'updated', 'real', 'actual', 'true', 'hidden', 'secret', 'override'), w('system', 'instructions', 'instruction', 'directive', 'directives', 'task')] },
+  { rule: 'role_override', slots: [w('you'), w('are'), w('now'), w('dan', 'acting', 'unrestricted', 'jailbroken', 'uncensored', 'free', 'no')] },
+  { rule: 'role_override', slots: [w('you'), w('are'), w('now'), w('in'), w('developer', 'god', 'admin', 'debug', 'jailbreak', 'unrestricted'), w('mode')] },
+  { rule: 'role_override', slots: [w('new', 'updated', 'real', 'actual', 'true', 'hidden', 'secret', 'override'), w('system'), w('prompt', 'instructions', 'message')] },
+  { rule: 'role_override', slots: [w('hidden', 'secret'), w('instructions', 'instruction', 'directive', 'directives', 'task')] },
   { rule: 'reveal_system_prompt', slots: [w('reveal', 'print', 'output', 'show', 'repeat', 'leak', 'send', 'include', 'dump'), gap(2), w('system', 'initial', 'hidden'), w('prompt', 'instructions', 'message')] },
-  { rule: 'tool_directive', slots: [w('before', 'after', 'instead'), gap(1), w('using', 'calling', 'invoking', 'executing', 'running', 'of'), gap(2), w('this', 'any', 'the', 'other', 'another'), gap(1), w('tool', 'tools', 'function', 'functions'),
-    gap(4), w('must', 'always', 'first', 'secretly', 'silently', 'quietly')] },
   { rule: 'tool_directive', slots: [w('secretly', 'silently', 'quietly', 'covertly'), gap(2),
     w('send', 'call', 'read', 'forward', 'copy', 'upload', 'include', 'add', 'pass', 'use', 'execute', 'run', 'write', 'bcc', 'email')] },
 ];
@@ -53,13 +53,22 @@ const MARKERS: Array<[string, string]> = [
 ];
 
 // Credential and agent-config paths: reported when a verb that moves data comes shortly before
-// ("read ~/.ssh/id_rsa", "include the contents of .env"). Matched as literals with a word
-// boundary after, so `.envrc` is not `.env`.
-const SENSITIVE_PATHS = ['~/.ssh', '.ssh/', 'id_rsa', 'id_ed25519', 'id_ecdsa', 'id_dsa', '.aws/credentials',
-  '/etc/passwd', '/etc/shadow', '.netrc', '.npmrc', '.pgpass', '.gnupg', 'mcp.json', '.kube/config', '.env',
-  '.git-credentials', '.docker/config.json', 'claude_desktop_config'];
+// ("read ~/.ssh/id_rsa", "include the contents of mcp.json"). Matched as literals with a word
+// boundary after. `.env` is deliberately absent: READMEs say "copy .env.example to .env".
+const CREDENTIAL_PATHS = ['~/.ssh', '.ssh/', 'id_rsa', 'id_ed25519', 'id_ecdsa', 'id_dsa', '.aws/credentials',
+  '/etc/passwd', '/etc/shadow', '.netrc', '.npmrc', '.pgpass', '.gnupg', '.kube/config', '.git-credentials',
+  '.docker/config.json'];
+// Agent configs: READMEs legitimately say "open your mcp.json", so only verbs that move data
+// somewhere count for these.
+const CONFIG_PATHS = ['mcp.json', 'claude_desktop_config'];
 const MOVE_VERBS = new Set(['read', 'cat', 'open', 'send', 'include', 'pass', 'upload', 'fetch', 'attach', 'copy',
   'load', 'extract', 'provide', 'forward', 'post', 'leak', 'exfiltrate', 'email', 'share', 'append', 'embed']);
+const SEND_VERBS = new Set(['send', 'include', 'pass', 'upload', 'attach', 'provide', 'forward', 'post', 'leak',
+  'exfiltrate', 'email', 'share', 'append', 'embed']);
+const SENSITIVE_PATHS: Array<[string, ReadonlySet<string>]> = [
+  ...CREDENTIAL_PATHS.map((p): [string, ReadonlySet<string>] => [p, MOVE_VERBS]),
+  ...CONFIG_PATHS.map((p): [string, ReadonlySet<string>] => [p, SEND_VERBS]),
+];
 const VERB_WINDOW = 6;
 
 const BY_FIRST = new Map<string, Pattern[]>();
@@ -149,14 +158,14 @@ function tokenAt(tok: Tokens, pos: number): number {
 }
 
 function findSensitivePaths(t: string, tok: Tokens, out: Finding[]): void {
-  for (const p of SENSITIVE_PATHS) {
+  for (const [p, verbs] of SENSITIVE_PATHS) {
     let at = t.indexOf(p);
     while (at >= 0) {
       const end = at + p.length;
       if (end >= t.length || isPathBoundary(t.charCodeAt(end)) || p.endsWith('/')) {
         const ti = tokenAt(tok, at);
         for (let k = ti - 1; k >= 0 && k >= ti - VERB_WINDOW; k--) {
-          if (MOVE_VERBS.has(tok.words[k]!)) {
+          if (verbs.has(tok.words[k]!)) {
             const start = tok.starts[k]!;
             out.push({ kind: 'hidden_instruction', rule: 'exfiltrate_sensitive_file', index: start, length: end - start, detail: `exfiltrate_sensitive_file: "${excerpt(t, start, end)}"` });
             return; // one finding per text is enough to act on
