@@ -344,7 +344,12 @@ static void *conn_thread(void *arg) {
       close(c.fd);
       return NULL;
     }
-    n = snprintf(hdr, sizeof hdr, "T %s %d\n", ip, port);
+    if (port == 53) {
+      /* DNS over TCP to any address: Cordon answers it itself. */
+      c.kind = 'D';
+      n = snprintf(hdr, sizeof hdr, "D\n");
+    } else
+      n = snprintf(hdr, sizeof hdr, "T %s %d\n", ip, port);
   } else {
     n = snprintf(hdr, sizeof hdr, "%c\n", c.kind);
   }

@@ -23,7 +23,8 @@ import { fileURLToPath } from 'node:url';
 import type { CompiledPolicy } from '../policy/index.js';
 import type { Approver } from './decide.js';
 import { answerDns } from './dns.js';
-import { acceptProxyConnection, acceptTransparent, serveDnsStream } from './front.js';
+import { acceptProxyConnection, serveDnsStream } from './front.js';
+import { acceptTransparent } from './transparent.js';
 import type { NetAuditSink } from './gateway.js';
 import { Gateway } from './gateway.js';
 import { createHttpProxy, DEFAULT_LIMITS, type ProxyLimits } from './http-proxy.js';
@@ -146,7 +147,7 @@ function dispatch(gw: Gateway, limits: ProxyLimits, http: ReturnType<typeof crea
     else if (line === 'U') serveDnsDatagrams(gw, sock);
     else if (line.startsWith('T ')) {
       const [, ip, port] = line.split(' ');
-      void acceptTransparent(gw, limits, sock, ip ?? '', Number(port)).catch((e) => { gw.onError(e); sock.destroy(); });
+      void acceptTransparent(gw, sock, ip ?? '', Number(port)).catch((e) => { gw.onError(e); sock.destroy(); });
     } else sock.destroy();
   };
   sock.on('data', onData);

@@ -3,11 +3,9 @@
 // over TCP. Nothing here decides: it hands canonical targets to the gateway.
 import type http from 'node:http';
 import net from 'node:net';
-import { canonicalIp } from './address.js';
 import { answerDns } from './dns.js';
 import type { Gateway } from './gateway.js';
 import type { ProxyLimits } from './http-proxy.js';
-import { openTunnel } from './http-proxy.js';
 import { handleSocks5 } from './socks5.js';
 import { armHeadTimer, clearHeadTimer } from './head-timer.js';
 
@@ -22,26 +20,6 @@ export function acceptProxyConnection(gw: Gateway, limits: ProxyLimits, server: 
     sock.unshift(chunk);
     server.emit('connection', sock);
   });
-}
-
-/**
- * A connection the sandbox made to `ip:port` with no proxy in mind (the helper captured it).
- * TCP port 53 is DNS over TCP and answered here; everything else is decided and relayed.
- */
-export async function acceptTransparent(gw: Gateway, limits: ProxyLimits, sock: net.Socket, rawIp: string, port: number): Promise<void> {
-  sock.on('error', () => sock.destroy());
-  sock.pause();
-  let ip: string;
-  try {
-    ip = canonicalIp(rawIp).ip;
-  } catch {
-    sock.destroy();
-    return;
-  }
-  if (port === 53) { serveDnsStream(gw, sock); return; }
-  const v = await gw.decideConnect({ kind: 'ip', ip, family: ip.includes(':') ? 6 : 4 }, port, 'transparent');
-  if (!v.allowed) { sock.destroy(); return; }
-  await openTunnel(gw, limits, sock, v, v.host, Buffer.alloc(0), 'transparent', () => {});
 }
 
 /** DNS over TCP (RFC 1035 4.2.2 framing: u16 length, message), answered in order. */

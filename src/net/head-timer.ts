@@ -11,8 +11,13 @@ export function armHeadTimer(sock: net.Socket, ms: number): void {
   if (sock.destroyed) return;
   const t = setTimeout(() => sock.destroy(), ms);
   headTimers.set(sock, t);
-  sock.once('close', () => clearHeadTimer(sock));
+  if (!watched.has(sock)) {
+    watched.add(sock);
+    sock.once('close', () => clearHeadTimer(sock));
+  }
 }
+
+const watched = new WeakSet<net.Socket>();
 
 export function clearHeadTimer(sock: net.Socket): void {
   const t = headTimers.get(sock);

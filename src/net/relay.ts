@@ -32,6 +32,16 @@ export function disagreement(expected: string, seen: string, what: string): stri
   return name === expected ? undefined : `${what} names ${name} but the connection was decided for ${expected}`;
 }
 
+/** The verdict on a first flight seen so far, for a connection decided for `expected`. */
+export function judgeFirstFlight(acc: Buffer, expected: string): 'more' | 'pass' | { refuse: string } {
+  const r = inspectFirstFlight(acc);
+  if (r.kind === 'need-more') return acc.length >= MAX_FIRST_FLIGHT ? { refuse: 'first flight over 16 KiB without a verdict' } : 'more';
+  if (r.kind === 'malformed') return { refuse: r.reason };
+  const seen = r.kind === 'tls' ? r.sni : r.kind === 'http' ? r.host : undefined;
+  const bad = seen === undefined ? undefined : disagreement(expected, seen, r.kind === 'tls' ? 'TLS SNI' : 'Host header');
+  return bad ? { refuse: bad } : 'pass';
+}
+
 export function tunnel(o: TunnelOptions): void {
   const { client, upstream } = o;
   let up = 0;
@@ -73,18 +83,12 @@ export function tunnel(o: TunnelOptions): void {
     o.onClose(0, down);
   };
   const judge = (): boolean => {
-    const r = inspectFirstFlight(acc);
-    if (r.kind === 'need-more') {
-      if (acc.length >= MAX_FIRST_FLIGHT) refuse('first flight over 16 KiB without a verdict');
-      return false;
-    }
+    const v = judgeFirstFlight(acc, expected);
+    if (v === 'more') return false;
     client.off('data', onFirst);
     client.off('end', onEarlyEnd);
-    if (r.kind === 'malformed') { refuse(r.reason); return true; }
-    const seen = r.kind === 'tls' ? r.sni : r.kind === 'http' ? r.host : undefined;
-    const bad = seen === undefined ? undefined : disagreement(expected, seen, r.kind === 'tls' ? 'TLS SNI' : 'Host header');
-    if (bad) { refuse(bad); return true; }
-    pass(acc);
+    if (v === 'pass') pass(acc);
+    else refuse(v.refuse);
     return true;
   };
   const onFirst = (c: Buffer) => {

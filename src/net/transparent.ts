@@ -1,0 +1,64 @@
+// Connections the sandbox made with no proxy in mind, captured in its namespace by
+// cordon-egress. Cordon decides; the helper moves the bytes (splice, in the kernel) so the
+// common case costs no copy through this process. Control protocol on the helper's Unix
+// connection (see native/net/cordon-egress.c):
+//   helper → "T <ip> <port>\n"          Cordon → "X\n" (deny) | "A <ip> <port> <I|->\n"
+//   helper → "F <len>\n<bytes>"          Cordon → "P\n" pass | "M\n" more | "R\n" refuse
+//   helper → "E <errno>\n"               upstream connect failed
+//   helper → "B <up> <down>\n"           closed, with byte counts
+// TCP to port 53 never comes here: the helper sends it as DNS over TCP ("D"), answered by us.
+import type net from 'node:net';
+import { canonicalIp } from './address.js';
+import type { Gateway } from './gateway.js';
+import { judgeFirstFlight } from './relay.js';
+
+export async function acceptTransparent(gw: Gateway, sock: net.Socket, rawIp: string, port: number): Promise<void> {
+  sock.on('error', () => sock.destroy());
+  let ip: string;
+  try {
+    ip = canonicalIp(rawIp).ip;
+  } catch {
+    sock.end('X\n');
+    return;
+  }
+  const v = await gw.decideConnect({ kind: 'ip', ip, family: ip.includes(':') ? 6 : 4 }, port, 'transparent');
+  if (!v.allowed) { sock.end('X\n'); return; }
+  const name = v.host;
+  sock.write(`A ${v.connect!.ip} ${v.connect!.port} ${name !== undefined ? 'I' : '-'}\n`);
+  const base = { via: 'transparent', host: name, ip: v.ip, port: v.port, decision: v.decision.decision, rule: v.decision.rule } as const;
+  let buf: Buffer = Buffer.alloc(0);
+  let flight: Buffer = Buffer.alloc(0);
+  let want = -1;
+  sock.on('data', (c: Buffer) => {
+    buf = buf.length === 0 ? c : Buffer.concat([buf, c]);
+    for (;;) {
+      if (want >= 0) {
+        if (buf.length < want) return;
+        flight = Buffer.concat([flight, buf.subarray(0, want)]);
+        buf = buf.subarray(want);
+        want = -1;
+        const j = judgeFirstFlight(flight, name ?? '');
+        if (j === 'pass') sock.write('P\n');
+        else if (j === 'more') sock.write('M\n');
+        else {
+          sock.write('R\n');
+          gw.note({ ...base, action: 'connect', decision: 'deny', rule: 'host-agreement', reason: j.refuse });
+        }
+        continue;
+      }
+      const nl = buf.indexOf(10);
+      if (nl < 0) { if (buf.length > 100) sock.destroy(); return; }
+      const line = buf.subarray(0, nl).toString('latin1');
+      buf = buf.subarray(nl + 1);
+      const [tag, a, b] = line.split(' ');
+      if (tag === 'F') want = Math.min(Number(a), 70_000);
+      else if (tag === 'E') gw.note({ ...base, action: 'close', reason: `upstream connect failed (errno ${a})` });
+      else if (tag === 'B') {
+        gw.note({ ...base, action: 'close', reason: 'connection closed', bytesUp: Number(a), bytesDown: Number(b) });
+        sock.end();
+        return;
+      } else { sock.destroy(); return; }
+    }
+  });
+  sock.resume();
+}
