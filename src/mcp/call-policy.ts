@@ -51,16 +51,20 @@ export class CallPolicy {
     return r;
   }
 
-  decide(tool: string, args: Record<string, unknown>): CallVerdict {
+  /**
+   * `approved`: a human approved this very call (the gateway asked its approver after a first
+   * decide() returned stage 'approval'); the rule's other checks still apply.
+   */
+  decide(tool: string, args: Record<string, unknown>, approved = false): CallVerdict {
     const { decision, rule, settings } = this.ruleFor(tool);
     const subject = `${this.opts.server}/${tool}`;
     const deny = (stage: DenyStage, message: string): CallVerdict => ({ allow: false, decision, rule, settings, stage, message });
-    if (decision.decision === 'approve') {
-      // No approval broker is attached to the gateway yet: approve never becomes allow, so the
-      // call is refused now rather than after a timeout nobody can beat.
+    if (decision.decision === 'approve' && !approved) {
+      // Without an approver attached to the gateway, approve never becomes allow: the call is
+      // refused now rather than after a timeout nobody can beat.
       return deny('approval', `${subject} needs human approval (rule "${decision.rule}") and no approver is connected to this gateway, so it is denied${decision.message ? `: ${decision.message}` : ''}`);
     }
-    if (decision.decision !== 'allow' && decision.decision !== 'audit') {
+    if (decision.decision !== 'allow' && decision.decision !== 'audit' && !(decision.decision === 'approve' && approved)) {
       return deny('policy', decision.message ?? `${subject} is denied by ${decision.list} rule "${decision.rule}"`);
     }
     if (rule?.args) {

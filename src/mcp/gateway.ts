@@ -43,8 +43,24 @@ export interface GatewayOptions {
   maxInFlight?: number;
   /** Answer a request the server has not answered within this many ms with an error (default: never). */
   requestTimeoutMs?: number;
+  /**
+   * Asks a human about calls an `approve` rule matches. Resolves true to approve. No answer
+   * within the rule's timeout (or a rejection) is a deny. Absent: approve rules deny at once.
+   */
+  approver?: (q: ApprovalQuestion) => Promise<boolean>;
   /** Diagnostics (stderr in the CLI). */
   log?: (line: string) => void;
+}
+
+export interface ApprovalQuestion {
+  server: string;
+  tool: string;
+  /** The call's arguments as the agent sent them (show them to the human; do not log them). */
+  args: Record<string, unknown>;
+  rule: string;
+  message?: string;
+  timeoutMs: number;
+  session: string;
 }
 
 type Pending =
@@ -223,6 +239,10 @@ export class Gateway {
     }
     const started = performance.now();
     let verdict: CallVerdict = this.policy.decide(name, args as Record<string, unknown>);
+    if (!verdict.allow && verdict.stage === 'approval' && this.opts.approver) {
+      const answer = await this.ask(name, args as Record<string, unknown>, verdict);
+      verdict = answer.approved ? this.policy.decide(name, args as Record<string, unknown>, true) : { ...verdict, message: answer.message };
+    }
     if (verdict.allow) {
       const blocked = await this.definitionProblem(name, verdict.settings);
       if (blocked) verdict = { allow: false, decision: verdict.decision, rule: verdict.rule, settings: verdict.settings, stage: blocked.stage, message: blocked.message };
@@ -237,6 +257,7 @@ export class Gateway {
       if (this.release(key, ticket)) void this.agent.send(this.denial(agentId, verdict.decision.rule, verdict.stage, verdict.message));
       return;
     }
+    if (this.opts.audit && verdict.decision.decision === 'approve') fields.approvedByHuman = true;
     try {
       await this.record({ kind: 'mcp', operation: 'tools/call', subject, decision: verdict.decision.decision, rule: verdict.decision.rule, fields });
     } catch (e) {
@@ -254,6 +275,25 @@ export class Gateway {
     const token = (params?._meta as { progressToken?: unknown } | undefined)?.progressToken;
     if (typeof token === 'string' || typeof token === 'number') p.progressToken = token;
     this.forward(key, msg, p);
+  }
+
+  /** Puts an approve-rule call to the approver; no answer in time is a deny. */
+  private async ask(tool: string, args: Record<string, unknown>, v: Extract<CallVerdict, { allow: false }>): Promise<{ approved: boolean; message: string }> {
+    const timeoutMs = v.decision.timeoutMs ?? 300_000;
+    const subject = `${this.opts.server}/${tool}`;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), timeoutMs); });
+    try {
+      const q: ApprovalQuestion = { server: this.opts.server, tool, args, rule: v.decision.rule, timeoutMs, session: this.session };
+      if (v.decision.message !== undefined) q.message = v.decision.message;
+      const answer = await Promise.race([this.opts.approver!(q), timeout]);
+      if (answer === 'timeout') return { approved: false, message: `${subject} denied: no human answered the approval request (rule "${v.decision.rule}") within ${timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)} s` : `${timeoutMs} ms`}` };
+      return answer ? { approved: true, message: '' } : { approved: false, message: `${subject} denied by the human approver (rule "${v.decision.rule}")${v.decision.message ? `: ${v.decision.message}` : ''}` };
+    } catch (e) {
+      return { approved: false, message: `${subject} denied: the approval request failed (${(e as Error).message})` };
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**

@@ -14,15 +14,15 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { openAuditLog } from '../../src/audit/index.js';
 import { compilePolicy, loadPolicy } from '../../src/policy/index.js';
 import { Gateway } from '../../src/mcp/index.js';
-import type { McpAuditEvent, McpAuditSink } from '../../src/mcp/index.js';
+import type { ApprovalQuestion, GatewayOptions, McpAuditEvent, McpAuditSink } from '../../src/mcp/index.js';
 import { auditEvents, calls, CORDON, fixture, testEnv, text, tmp, writePolicy } from './helpers/harness.js';
 
-async function inProcess(dir: string, yaml: string, audit: McpAuditSink) {
+async function inProcess(dir: string, yaml: string, audit: McpAuditSink, approver?: GatewayOptions['approver']) {
   const f = fixture(dir, { name: 'fx', tools: [{ name: 'echo', description: 'Echoes its arguments.' }] });
   const policy = compilePolicy(loadPolicy({ text: yaml, source: 'inline', vars: {} }));
   const [agentSide, clientSide] = InMemoryTransport.createLinkedPair();
   const upstream = new StdioClientTransport({ command: f.command[0]!, args: f.command.slice(1), stderr: 'ignore' });
-  const gateway = new Gateway(agentSide, upstream, { server: 'fx', policy, stateDir: join(dir, 'state'), audit });
+  const gateway = new Gateway(agentSide, upstream, { server: 'fx', policy, stateDir: join(dir, 'state'), audit, ...(approver ? { approver } : {}) });
   await gateway.start();
   const client = new Client({ name: 'test', version: '1' });
   await client.connect(clientSide);
@@ -103,4 +103,34 @@ test('cordon mcp wrap refuses to start when --audit cannot be opened (nothing wo
   const r = spawnSync(process.execPath, [CORDON, 'mcp', 'wrap', '--name', 'fx', '--policy', policy, '--state', state, '--audit', join(dir, 'not-a-dir', 'audit.jsonl'), '--', ...f.command], { encoding: 'utf8', env: testEnv(state), input: '' });
   assert.equal(r.status, 126, r.stderr);
   assert.match(r.stderr, /cannot open the audit trail .*the gateway does not start/);
+});
+
+test('approve rules: the approver decides; a no or no answer within the rule timeout is a deny that never reaches the server', async () => {
+  const dir = tmp();
+  const asked: ApprovalQuestion[] = [];
+  const approver = (q: ApprovalQuestion) => {
+    asked.push(q);
+    const t = (q.args as { text?: string }).text;
+    return t === 'silent' ? new Promise<boolean>(() => {}) : Promise.resolve(t === 'yes');
+  };
+  const yaml = `
+version: 1
+name: approvals
+mcp_rules:
+  - { name: ask-human, server: fx, tools: [echo], decision: approve, timeout: 300ms, message: "Echo needs a human." }
+`;
+  const { client, gateway, log } = await inProcess(dir, yaml, { append: async () => {} }, approver);
+  try {
+    assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: 'yes' } })), '{"text":"yes"}');
+    const no = await client.callTool({ name: 'echo', arguments: { text: 'no' } });
+    assert.equal(no.isError, true);
+    assert.match(text(no), /denied by the human approver \(rule "ask-human"\): Echo needs a human\./);
+    const silent = await client.callTool({ name: 'echo', arguments: { text: 'silent' } });
+    assert.match(text(silent), /no human answered the approval request \(rule "ask-human"\) within 300 ms/);
+  } finally {
+    await client.close();
+    await gateway.close();
+  }
+  assert.deepEqual(calls(log).map((c) => c.arguments.text), ['yes']);
+  assert.deepEqual(asked.map((q) => [q.tool, q.rule, q.timeoutMs, q.message]), [['echo', 'ask-human', 300, 'Echo needs a human.'], ['echo', 'ask-human', 300, 'Echo needs a human.'], ['echo', 'ask-human', 300, 'Echo needs a human.']]);
 });
