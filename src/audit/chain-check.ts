@@ -189,7 +189,8 @@ export class ChainChecker {
         st.run.add(h);
         break;
       case 'resume':
-        if (!this.closed) this.notes.push(`entry ${hdr.seq}: the writer restarted after a crash (no close entry before it)${x.discarded ? `; it discarded an incomplete last line of ${(x.discarded as { bytes?: number }).bytes} bytes` : ''}`);
+        if (x.reason === 'active-file-missing') this.notes.push(`entry ${hdr.seq}: the writer found the active file missing and continued the chain in a new file; entries written to the missing file, if any, are not in the files given`);
+        else if (!this.closed) this.notes.push(`entry ${hdr.seq}: the writer restarted after a crash (no close entry before it)${x.discarded ? `; it discarded an incomplete last line of ${(x.discarded as { bytes?: number }).bytes} bytes` : ''}`);
         this.closed = false;
         st.run.add(h);
         break;

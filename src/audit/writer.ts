@@ -24,6 +24,7 @@ import { canonicalJson } from '../trust/index.js';
 import { resolveWriterKey, type LoadedKey } from './key.js';
 import { acquireLock } from './lock.js';
 import { MAX_LINE_BYTES, scanLines } from './scan.js';
+import { expandRotated } from './verify.js';
 import type { AuditEntry, AuditEventInput, AuditForwarder, AuditKeySpec, AuditSink, EntryType, HashAlgorithm, OpenAuditLogOptions } from './types.js';
 
 interface Waiter { resolve(): void; reject(e: Error): void }
@@ -82,18 +83,33 @@ export class AuditWriter implements AuditSink {
     const signer = opts.checkpoint ? loadPrivateKey(opts.checkpoint.signingKeyFile, { strict: true }) : null;
     mkdirSync(dirname(file), { recursive: true });
     const release = acquireLock(file);
+    let fh: FileHandle | null = null;
     try {
       const pre = existsSync(file) ? statSync(file).size : 0;
       let resume: { st: ChainState; closed: boolean; discarded: { bytes: number; sha256: string } | null } | null = null;
       let discardedOrphan: { bytes: number; sha256: string } | null = null;
+      let continueFrom: string | null = null;
       if (pre > 0) {
         const r = inspect(file, key);
         if (r.st) resume = { st: r.st, closed: r.closed, discarded: r.discarded };
         else discardedOrphan = r.discarded;
+      } else {
+        // No active file but rotated ones: a crash between renaming the full file and starting
+        // the next one (or the active file was removed). Continue the chain from the newest
+        // rotated file, saying so in the chain; never start a second, unlinked chain beside it.
+        const earlier = expandRotated(file).slice(0, -1);
+        const last = earlier[earlier.length - 1];
+        if (last) {
+          const r = inspect(last, key);
+          if (r.st && !r.st.rotatingTo) { resume = { st: r.st, closed: r.closed, discarded: r.discarded }; continueFrom = last; }
+        }
       }
-      const fh = await open(file, 'a', 0o600);
+      fh = await open(file, 'a', 0o600);
       const w = new AuditWriter(file, fh, key, resume?.st ?? newChainState(opts.algorithm ?? 'sha256', key), release, opts, signer, statSync(file).size);
-      if (!resume) {
+      if (resume && continueFrom) {
+        w.continueAfter(continueFrom);
+        w.push('resume', { reason: 'active-file-missing', writer: { pid: process.pid, host: hostname() }, ...(resume.discarded ? { discarded: resume.discarded } : {}) });
+      } else if (!resume) {
         w.push('genesis', { alg: `hmac-${w.st.alg}`, chain: w.st.chain, key: key.fingerprint, writer: { pid: process.pid, host: hostname() }, ...(discardedOrphan ? { discarded: discardedOrphan } : {}) });
       } else if (resume.st.rotatingTo) {
         if (resume.st.rotatingTo.key !== key.fingerprint) throw new AuditError('chain', `${file} ends with a key rotation to key ${resume.st.rotatingTo.key}; open it with that key`);
@@ -104,9 +120,19 @@ export class AuditWriter implements AuditSink {
       await w.flush();
       return w;
     } catch (e) {
+      await fh?.close().catch(() => undefined);
       release();
       throw e;
     }
+  }
+
+  /** Starts the (empty) active file as the continuation of rotated file `prev`. */
+  private continueAfter(prev: string): void {
+    const d = this.st.run.finish();
+    this.st.run = new DigestRun(this.st.alg, Buffer.from(d, 'hex'));
+    this.st.fileIndex++;
+    this.fileNo = this.st.fileIndex;
+    this.push('segment', { alg: this.st.alg, chain: this.st.chain, d, file: this.st.fileIndex, key: this.key.fingerprint, prevFile: basename(prev) });
   }
 
   append(e: AuditEventInput): Promise<void> {

@@ -111,3 +111,24 @@ test('checkpoints are also written on a timer, not only every N entries', async 
   assert.equal(count(), n, 'no new checkpoints while nothing new is written');
   await w.close();
 });
+
+test('a crash between rotating a full file away and starting the next one: the writer continues the chain from the rotated file', async (t) => {
+  const dir = tempDir(t);
+  const k = writeHmacKey(join(dir, 'k'));
+  const file = join(dir, 'a.jsonl');
+  const w = await openAuditLog({ file, key: { file: k }, rotateBytes: 4096 });
+  for (let i = 0; i < 20; i++) await w.append(event(i));
+  await w.flush();
+  (w as unknown as { release(): void }).release();
+  // Simulate: the active file was renamed away and the process died before the next file.
+  const { rotatedName } = await import('../../src/audit/index.js');
+  const next = expandRotated(file).length - 1;
+  renameSync(file, rotatedName(file, next));
+  const w2 = await openAuditLog({ file, key: { file: k }, rotateBytes: 4096 });
+  await w2.append(event(100));
+  await w2.close();
+  const r = verifyChainFiles([file], { keys: [readKeyFile(k)], explicitKeys: true });
+  assert.equal(r.ok, true, r.summary);
+  assert.equal(r.events, 21);
+  assert.ok(r.notes.some((n) => /active file missing/.test(n)), r.notes.join('; '));
+});
