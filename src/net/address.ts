@@ -34,8 +34,22 @@ export class AddressError extends Error {
 const FORBIDDEN_IN_HOST = /[@/\\?#%\s\u0000-\u001f\u007f]/;
 const LABEL = /^(?!-)[a-z0-9_-]{1,63}(?<!-)$/;
 
+// Hosts repeat (every request to the same API); canonical forms are immutable, so a small
+// bounded cache of successful results saves a URL parse per request.
+const CACHE_MAX = 1024;
+const cache = new Map<string, CanonicalHost>();
+
 /** Canonical form of a host as typed: IP literal (any spelling) or DNS name. Throws AddressError. */
 export function canonicalHost(raw: string): CanonicalHost {
+  const hit = cache.get(raw);
+  if (hit) return hit;
+  const c = Object.freeze(canonicalHostUncached(raw));
+  if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
+  cache.set(raw, c);
+  return c;
+}
+
+function canonicalHostUncached(raw: string): CanonicalHost {
   if (typeof raw !== 'string' || raw.length === 0) throw new AddressError(String(raw), 'empty host');
   if (raw.length > 300) throw new AddressError(raw, 'host longer than 300 characters');
   if (FORBIDDEN_IN_HOST.test(raw)) {

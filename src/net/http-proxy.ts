@@ -131,7 +131,8 @@ async function forward(gw: Gateway, agent: http.Agent, limits: ProxyLimits, req:
     return;
   }
   const port = url.port ? Number(url.port) : 80;
-  if (req.headers.host !== undefined) {
+  if (req.headers.host !== undefined && req.headers.host !== url.host) {
+    // (Equal to the URL's own authority text: agreement without a second parse.)
     try {
       const h = parseHostHeader(req.headers.host);
       if (!sameHost(h.host, host) || (h.port ?? 80) !== port) {

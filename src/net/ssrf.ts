@@ -125,6 +125,16 @@ export function embeddedIpv4(bytes: number[]): number[] | undefined {
  * embedding prefix (a rule must name the IPv6 form to allow it).
  */
 export function classifyIp(ip: string): SpecialRange | undefined {
+  if (classified.has(ip)) return classified.get(ip);
+  const r = classifyUncached(ip);
+  if (classified.size >= 4096) classified.delete(classified.keys().next().value as string);
+  classified.set(ip, r);
+  return r;
+}
+
+const classified = new Map<string, SpecialRange | undefined>();
+
+function classifyUncached(ip: string): SpecialRange | undefined {
   if (!ip.includes(':')) {
     const b = ipv4Bytes(ip);
     return V4.find((r) => cidrContains(r.range, 4, b));
