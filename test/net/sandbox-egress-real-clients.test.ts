@@ -31,6 +31,7 @@ describe('sandbox egress with real clients', () => {
   const denied6 = new Listener(D6);
   const rawA = new Listener(A4, 'echo');
   const rawD = new Listener(D4, 'echo');
+  const greet = new Listener(A4, 'greet');
   let gitd: ChildProcess | undefined;
   let egress: Egress;
   const pol = policy(`version: 1
@@ -55,6 +56,7 @@ network_rules:
     await denied6.start(allowed.port);
     await rawA.start();
     await rawD.start(rawA.port);
+    await greet.start();
     // A bare repository served by dumb HTTP (allowed/denied listeners) and by git daemon.
     const g = (args: string[], cwd = repoDir) => {
       const r = spawnSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
@@ -82,13 +84,13 @@ network_rules:
   after(async () => {
     await egress?.close();
     gitd?.kill('SIGKILL');
-    for (const l of [allowed, denied, allowed6, denied6, rawA, rawD]) await l.close();
+    for (const l of [allowed, denied, allowed6, denied6, rawA, rawD, greet]) await l.close();
     await sb.close();
     await docs.close();
     rmSync(repoDir, { recursive: true, force: true });
   });
 
-  const reset = () => { for (const l of [allowed, denied, allowed6, denied6, rawA, rawD]) l.reset(); };
+  const reset = () => { for (const l of [allowed, denied, allowed6, denied6, rawA, rawD, greet]) l.reset(); };
   const noProxy = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
 
   test('the namespace has no way out but Cordon: only lo, every address local', async () => {
@@ -185,6 +187,31 @@ except Exception as e:
     assert.equal(rawA.bytes, 'raw-bytes-from-sandbox'.length);
     assert.equal(rawD.bytes, 0);
     assert.equal(rawD.connections, 0);
+  });
+
+  for (const [sni, refused] of [['evil.test', true], ['allowed.test', false]] as const) {
+    test(`raw TLS to allowed.test (no proxy) with SNI ${sni}: ${refused ? 'refused, zero bytes upstream' : 'ClientHello reaches the listener (control)'}`, async () => {
+      reset();
+      const py = `import socket, ssl
+s = socket.create_connection(('allowed.test', ${rawA.port}), timeout=5)
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+try:
+    ctx.wrap_socket(s, server_hostname='${sni}')
+except Exception as e:
+    print('tls error', type(e).__name__)`;
+      await sb.run(['python3', '-c', py], { env: noProxy });
+      if (refused) assert.equal(rawA.bytes, 0);
+      else assert.ok(rawA.bytes > 0 && rawA.data[0] === 0x16);
+    });
+  }
+
+  test('a server-speaks-first protocol by name (SSH-style banner) works through the held first flight', async () => {
+    const py = `import socket
+s = socket.create_connection(('allowed.test', ${greet.port}), timeout=5)
+print(s.recv(100))
+s.sendall(b'SSH-2.0-client\\r\\n')`;
+    const r = await sb.run(['python3', '-c', py], { env: noProxy });
+    assert.match(r.stdout, /SSH-2\.0-CordonTest/, r.stderr);
   });
 
   test('UDP other than DNS never leaves the namespace', async () => {
