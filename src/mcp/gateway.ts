@@ -21,12 +21,14 @@ import { argsDigest } from './audit.js';
 import type { McpAuditEvent, McpAuditSink } from './audit.js';
 import { CallPolicy } from './call-policy.js';
 import type { CallVerdict } from './call-policy.js';
-import { processTools } from './definitions.js';
 import { classify, errorMessage, idKey, RPC } from './jsonrpc.js';
+import { askApprover } from './approval.js';
+import type { ApprovalQuestion } from './approval.js';
+import { denial, ReplyInspector } from './inspect.js';
+import type { ToolState } from './inspect.js';
 import { PinStore } from './pins.js';
-import { scanPayload } from './poison.js';
 import type { ToolSettings } from './rules.js';
-import { TaintStore, textOf } from './taint.js';
+import { TaintStore } from './taint.js';
 
 export interface GatewayOptions {
   /** The server's name in mcp_rules (`server:` globs); chosen by the user, never by the server. */
@@ -47,27 +49,15 @@ export interface GatewayOptions {
    * Asks a human about calls an `approve` rule matches. Resolves true to approve. No answer
    * within the rule's timeout (or a rejection) is a deny. Absent: approve rules deny at once.
    */
-  approver?: (q: ApprovalQuestion) => Promise<boolean>;
+  approver?: ((q: ApprovalQuestion) => Promise<boolean>) | undefined;
   /** Diagnostics (stderr in the CLI). */
   log?: (line: string) => void;
-}
-
-export interface ApprovalQuestion {
-  server: string;
-  tool: string;
-  /** The call's arguments as the agent sent them (show them to the human; do not log them). */
-  args: Record<string, unknown>;
-  rule: string;
-  message?: string;
-  timeoutMs: number;
-  session: string;
 }
 
 type Pending =
   | { kind: 'agent'; agentId: RequestId; method: string; tool?: string; settings?: ToolSettings; progressToken?: string | number; cursor?: unknown; timer?: NodeJS.Timeout }
   | { kind: 'internal'; resolve: (m: JSONRPCMessage) => void; reject: (e: Error) => void };
 
-interface ToolState { blocked?: string }
 
 const OK_RESULT_METHODS = new Set(['resources/read', 'prompts/get']);
 
@@ -76,6 +66,7 @@ export class Gateway {
   private readonly policy: CallPolicy;
   private readonly pins: PinStore;
   private readonly taint: TaintStore | undefined;
+  private readonly inspector: ReplyInspector;
   private readonly pending = new Map<number, Pending>();
   /** Agent request id key → upstream id (or -1 while the gateway is still deciding). */
   private readonly agentIds = new Map<string, number>();
@@ -100,6 +91,7 @@ export class Gateway {
     const probe = new CallPolicy(opts.policy, { server: opts.server, cwd: opts.cwd ?? process.cwd() });
     this.taint = probe.usesFlow ? new TaintStore(opts.stateDir, opts.server) : undefined;
     this.policy = new CallPolicy(opts.policy, { server: opts.server, cwd: opts.cwd ?? process.cwd(), taint: this.taint });
+    this.inspector = new ReplyInspector(opts.server, this.policy, this.pins, this.taint, (e) => this.record(e), (l) => this.log(l));
     this.closed = new Promise((r) => { this.resolveClosed = r; });
   }
 
@@ -240,7 +232,7 @@ export class Gateway {
     const started = performance.now();
     let verdict: CallVerdict = this.policy.decide(name, args as Record<string, unknown>);
     if (!verdict.allow && verdict.stage === 'approval' && this.opts.approver) {
-      const answer = await this.ask(name, args as Record<string, unknown>, verdict);
+      const answer = await askApprover(this.opts.approver, this.opts.server, this.session, name, args as Record<string, unknown>, verdict.decision);
       verdict = answer.approved ? this.policy.decide(name, args as Record<string, unknown>, true) : { ...verdict, message: answer.message };
     }
     if (verdict.allow) {
@@ -254,7 +246,7 @@ export class Gateway {
       fields.stage = verdict.stage;
       await this.record({ kind: 'mcp', operation: 'tools/call', subject, decision: 'deny', rule: verdict.decision.rule, message: verdict.message, fields })
         .catch((e) => this.log(`audit write failed for a denied call: ${(e as Error).message}`));
-      if (this.release(key, ticket)) void this.agent.send(this.denial(agentId, verdict.decision.rule, verdict.stage, verdict.message));
+      if (this.release(key, ticket)) void this.agent.send(denial(this.opts.server, agentId, verdict.decision.rule, verdict.stage, verdict.message));
       return;
     }
     if (this.opts.audit && verdict.decision.decision === 'approve') fields.approvedByHuman = true;
@@ -263,7 +255,7 @@ export class Gateway {
     } catch (e) {
       const message = `${subject} denied: the audit trail could not record the call (${(e as Error).message}), and cordon does not run what it cannot record`;
       this.log(message);
-      if (this.release(key, ticket)) void this.agent.send(this.denial(agentId, verdict.decision.rule, 'audit', message));
+      if (this.release(key, ticket)) void this.agent.send(denial(this.opts.server, agentId, verdict.decision.rule, 'audit', message));
       return;
     }
     if (this.agentIds.get(key) !== ticket) return; // cancelled while being decided
@@ -277,25 +269,6 @@ export class Gateway {
     this.forward(key, msg, p);
   }
 
-  /** Puts an approve-rule call to the approver; no answer in time is a deny. */
-  private async ask(tool: string, args: Record<string, unknown>, v: Extract<CallVerdict, { allow: false }>): Promise<{ approved: boolean; message: string }> {
-    const timeoutMs = v.decision.timeoutMs ?? 300_000;
-    const subject = `${this.opts.server}/${tool}`;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), timeoutMs); });
-    try {
-      const q: ApprovalQuestion = { server: this.opts.server, tool, args, rule: v.decision.rule, timeoutMs, session: this.session };
-      if (v.decision.message !== undefined) q.message = v.decision.message;
-      const answer = await Promise.race([this.opts.approver!(q), timeout]);
-      if (answer === 'timeout') return { approved: false, message: `${subject} denied: no human answered the approval request (rule "${v.decision.rule}") within ${timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)} s` : `${timeoutMs} ms`}` };
-      return answer ? { approved: true, message: '' } : { approved: false, message: `${subject} denied by the human approver (rule "${v.decision.rule}")${v.decision.message ? `: ${v.decision.message}` : ''}` };
-    } catch (e) {
-      return { approved: false, message: `${subject} denied: the approval request failed (${(e as Error).message})` };
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
   /**
    * Ends the decision phase of a call: true if the request is still ours to answer, false if the
    * agent cancelled it meanwhile (then nothing is sent: a cancelled request gets no answer).
@@ -304,19 +277,6 @@ export class Gateway {
     if (this.agentIds.get(key) !== ticket) return false;
     this.agentIds.delete(key);
     return true;
-  }
-
-  /** A refused call, as the agent reads it: a tool result with isError and the rule's message. */
-  private denial(id: RequestId, rule: string, stage: string, message: string): JSONRPCMessage {
-    return {
-      jsonrpc: '2.0',
-      id,
-      result: {
-        content: [{ type: 'text', text: message }],
-        isError: true,
-        _meta: { 'cordon/decision': { decision: 'deny', rule, stage, server: this.opts.server } },
-      },
-    } as JSONRPCMessage;
   }
 
   /** Checks the tool's current definition (fetching the list if needed) before a call. */
@@ -346,7 +306,7 @@ export class Gateway {
           const reply = await this.internalRequest('tools/list', cursor === undefined ? {} : { cursor });
           const r = reply as { result?: { tools?: unknown[]; nextCursor?: unknown }; error?: { message?: string } };
           if (!r.result) throw new Error(`the server answered tools/list with an error: ${r.error?.message ?? 'unknown'}`);
-          const { states } = await this.inspectTools(r.result.tools ?? []);
+          const { states } = await this.inspector.tools(r.result.tools ?? []);
           for (const [n, st] of states) seen.set(n, st);
           if (typeof r.result.nextCursor !== 'string') break;
           cursor = r.result.nextCursor;
@@ -422,62 +382,20 @@ export class Gateway {
     }
     if (p.method === 'tools/list') {
       const tools = Array.isArray(r.result.tools) ? r.result.tools : [];
-      const { states, cleaned } = await this.inspectTools(tools);
+      const { states, cleaned } = await this.inspector.tools(tools);
       for (const [n, s] of states) this.tools.set(n, s);
       // A single-page listing is complete: calls need not re-fetch it.
       if (r.result.nextCursor === undefined && p.cursor === undefined) this.toolsFresh = true;
       return { ...reply, result: { ...r.result, tools: cleaned } } as JSONRPCMessage;
     }
     if (p.method === 'tools/call' && p.tool !== undefined && p.settings) {
-      return this.inspectPayload(reply, r.result, `${this.opts.server}/${p.tool}`, 'tool_result', p.settings, true);
+      return this.inspector.payload(reply, r.result, `${this.opts.server}/${p.tool}`, 'tool_result', p.settings, true);
     }
     if (OK_RESULT_METHODS.has(p.method)) {
       const { settings } = this.policy.ruleFor(p.method);
-      return this.inspectPayload(reply, r.result, `${this.opts.server}/${p.method}`, p.method === 'prompts/get' ? 'prompt' : 'resource', settings, false);
+      return this.inspector.payload(reply, r.result, `${this.opts.server}/${p.method}`, p.method === 'prompts/get' ? 'prompt' : 'resource', settings, false);
     }
     return reply;
-  }
-
-  /** Runs pins, poisoning and shadowing over a page of tools; records findings. */
-  private async inspectTools(tools: unknown[]): Promise<{ states: Array<[string, ToolState]>; cleaned: Array<Record<string, unknown>> }> {
-    const outcome = processTools(this.opts.server, tools, this.policy, this.pins);
-    const states: Array<[string, ToolState]> = [];
-    const writes: Promise<void>[] = [];
-    for (const rep of outcome.reports) {
-      const subject = `${this.opts.server}/${rep.tool}`;
-      if (rep.pin === 'new' || rep.pin === 'changed') {
-        writes.push(this.record({ kind: 'mcp', operation: 'pin', subject, decision: rep.pin === 'changed' ? 'deny' : 'allow', fields: { status: rep.pin, sha256: rep.sha256 } }));
-      }
-      for (const f of rep.findings) {
-        writes.push(this.record({ kind: 'detection', operation: 'tool_definition', subject, decision: f.action === 'block' ? 'deny' : 'audit', rule: f.rule ?? f.kind, fields: { finding: f.kind, detail: f.detail, where: f.where, action: f.action } }));
-      }
-      for (const s of rep.shadowing) {
-        writes.push(this.record({ kind: 'detection', operation: 'tool_definition', subject, decision: s.action === 'block' ? 'deny' : 'audit', rule: s.kind, fields: { finding: s.kind, detail: s.detail, otherServer: s.otherServer, otherTool: s.otherTool, action: s.action } }));
-      }
-      if (rep.blocked) this.log(rep.blocked);
-      states.push([rep.tool, rep.blocked ? { blocked: rep.blocked } : {}]);
-    }
-    await Promise.all(writes);
-    return { states, cleaned: outcome.tools };
-  }
-
-  private async inspectPayload(reply: JSONRPCMessage, result: Record<string, unknown>, subject: string, operation: string, settings: ToolSettings, isTool: boolean): Promise<JSONRPCMessage> {
-    const scanned = scanPayload(result, settings.results);
-    const writes = scanned.findings.map((f) => this.record({ kind: 'detection', operation, subject, decision: f.action === 'block' ? 'deny' : 'audit', rule: f.rule ?? f.kind, fields: { finding: f.kind, detail: f.detail, where: f.where, action: f.action } }));
-    await Promise.all(writes);
-    if (scanned.action === 'block') {
-      const what = [...new Set(scanned.findings.filter((f) => f.action === 'block').map((f) => f.detail))].slice(0, 3).join('; ');
-      const message = `cordon withheld the ${isTool ? 'result' : 'content'} of ${subject}: it contains ${what}`;
-      this.log(message);
-      if (isTool) return this.denial((reply as { id: RequestId }).id, 'scan', 'result', message);
-      return errorMessage((reply as { id: RequestId }).id, RPC.INTERNAL_ERROR, message);
-    }
-    const value = scanned.value;
-    if (this.taint && isTool) {
-      const text = textOf(value).join('\n');
-      if (text.length > 0) this.taint.record(text);
-    }
-    return value === result ? reply : ({ ...reply, result: value } as JSONRPCMessage);
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------

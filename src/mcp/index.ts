@@ -1,7 +1,8 @@
 // The MCP gateway: policy on every tool an agent calls through MCP (stdio and Streamable HTTP),
 // tool-definition pinning, poisoning and shadowing detection, cross-server flow control.
 export { Gateway } from './gateway.js';
-export type { GatewayOptions, ApprovalQuestion } from './gateway.js';
+export type { GatewayOptions } from './gateway.js';
+export type { ApprovalQuestion } from './approval.js';
 export { runWrap, WrapError } from './wrap.js';
 export type { WrapOptions } from './wrap.js';
 export { startServe } from './serve.js';
