@@ -12,7 +12,7 @@ import { MAX_LINE_BYTES, type ScanEnd } from './scan.js';
 import type { HashJob, HashResult } from './verify-worker.js';
 
 export const PARALLEL_MIN_BYTES = 8 << 20;
-const CHUNK = 4 << 20;
+export const DEFAULT_CHUNK = 4 << 20;
 
 export class HashPool {
   private readonly workers: Worker[] = [];
@@ -59,7 +59,7 @@ function readRange(fd: number, start: number, len: number): Buffer {
 }
 
 /** Range ends: each just after a newline, the last one after the file's last newline. */
-function ranges(fd: number, size: number): { start: number; end: number }[] | null {
+function ranges(fd: number, size: number, CHUNK: number): { start: number; end: number }[] | null {
   const out: { start: number; end: number }[] = [];
   let start = 0;
   while (start < size) {
@@ -82,11 +82,11 @@ function ranges(fd: number, size: number): { start: number; end: number }[] | nu
   return out;
 }
 
-export async function scanFileParallel(file: string, checker: ChainChecker, pool: HashPool): Promise<ScanEnd> {
+export async function scanFileParallel(file: string, checker: ChainChecker, pool: HashPool, chunk = DEFAULT_CHUNK): Promise<ScanEnd> {
   const size = statSync(file).size;
   const fd = openSync(file, 'r');
   try {
-    const rs = ranges(fd, size);
+    const rs = ranges(fd, size, chunk);
     if (!rs) {
       const { scanLines } = await import('./scan.js');
       return scanLines(file, checker);

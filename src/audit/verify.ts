@@ -99,16 +99,26 @@ export function verifyChainFiles(files: string[], opts: VerifyOptions): VerifyRe
  * Same checks and report as verifyChainFiles; large files have their entry hashes computed by
  * worker threads while this thread checks them in order (see verify-parallel.ts).
  */
-export async function verifyChainFilesParallel(files: string[], opts: VerifyOptions & { workers?: number }): Promise<VerifyReport> {
+export async function verifyChainFilesParallel(
+  files: string[],
+  opts: VerifyOptions & {
+    /** Hash worker threads (default: CPUs, at most 4); 0 = sequential. */
+    workers?: number;
+    /** Files smaller than this are checked on this thread (default 8 MiB). */
+    minBytes?: number;
+    /** Bytes per worker range (default 4 MiB). */
+    chunkBytes?: number;
+  },
+): Promise<VerifyReport> {
   const { HashPool, scanFileParallel, PARALLEL_MIN_BYTES } = await import('./verify-parallel.js');
   const run = begin(files, opts);
   let pool: InstanceType<typeof HashPool> | null = null;
   try {
     for (const f of run.all) {
       if (!admit(run, f)) break;
-      if (statSync(f).size >= PARALLEL_MIN_BYTES && (opts.workers ?? 2) > 0) {
+      if (statSync(f).size >= (opts.minBytes ?? PARALLEL_MIN_BYTES) && opts.workers !== 0) {
         pool ??= new HashPool(opts.workers);
-        afterFile(run, f, await scanFileParallel(f, run.checker, pool));
+        afterFile(run, f, await scanFileParallel(f, run.checker, pool, opts.chunkBytes));
       } else {
         afterFile(run, f, scanLines(f, run.checker));
       }
