@@ -7,3 +7,6 @@ export { parseQuestion, operationsOf, combine, decideQuestion, answerFor, opsFro
 export { detectHost, formatDetect, type DetectReport, type Protection } from './detect.js';
 export { loadPolicyCached, policyCacheKey } from './policy-cache.js';
 export { FrameWriter, FrameReader, FrameSplitter, OPT, ANS, TO_SUPERVISOR } from './protocol.js';
+// Trash (soft_delete) for `cordon trash`, from the support modules.
+export { listTrash, restoreFromTrash, trashRoot, moveToTrash, TrashError } from './support.js';
+export type { TrashEntry, RestoreOptions, RestoreResult } from './support.js';

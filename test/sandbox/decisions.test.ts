@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
-import { listTrash } from '../../src/sandbox/support.js';
+import { listTrash } from '../../src/sandbox/index.js';
 import { layout, policyYaml, requireSandbox, sandboxRun } from '../escape/helpers/sandbox.js';
 
 before(requireSandbox);

@@ -56,8 +56,8 @@ test('spec: options, argv, env and the frame sequence ending with go', () => {
 test('public exports of src/sandbox are named and pinned', () => {
   assert.deepEqual(Object.keys(sandbox).sort(), [
     'ANS', 'DEGRADABLE', 'FrameReader', 'FrameSplitter', 'FrameWriter', 'OPT', 'RK', 'SUPERVISOR_PATH', 'SandboxError', 'TO_SUPERVISOR',
-    'answerFor', 'buildSpec', 'combine', 'decideQuestion', 'detectHost', 'encodeSpec', 'formatDetect', 'jsonEventWriter',
-    'loadPolicyCached', 'nativeFileRules', 'newSessionId', 'operationsOf', 'opsFromMask', 'parseQuestion', 'policyCacheKey',
-    'runCommand', 'runSandbox', 'writeRoots',
+    'TrashError', 'answerFor', 'buildSpec', 'combine', 'decideQuestion', 'detectHost', 'encodeSpec', 'formatDetect', 'jsonEventWriter',
+    'listTrash', 'loadPolicyCached', 'moveToTrash', 'nativeFileRules', 'newSessionId', 'operationsOf', 'opsFromMask', 'parseQuestion', 'policyCacheKey',
+    'restoreFromTrash', 'runCommand', 'runSandbox', 'trashRoot', 'writeRoots',
   ]);
 });
