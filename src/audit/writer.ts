@@ -39,7 +39,7 @@ export class AuditWriter implements AuditSink {
   private buf = Buffer.allocUnsafe(1 << 20);
   private len = 0;
   private rotateAt: number[] = [];
-  private queuedEntries: AuditEntry[] = [];
+  private queuedEntries: { entry: AuditEntry; chain: string }[] = [];
   private waiters: Waiter[] = [];
   private draining: Promise<void> | null = null;
   private broken: Error | null = null;
@@ -228,7 +228,7 @@ export class AuditWriter implements AuditSink {
     const sLen = this.buf.write(MAC_PREFIX + mac + '"}\n', off + pLen, 'latin1');
     this.len = off + pLen + sLen;
     this.bytesInFile += pLen + sLen;
-    if (this.opts.forwarders?.length) this.queuedEntries.push({ k, prev: this.st.lastMac, seq: this.st.nextSeq, t, v: FORMAT_VERSION, x, mac });
+    if (this.opts.forwarders?.length) this.queuedEntries.push({ entry: { k, prev: this.st.lastMac, seq: this.st.nextSeq, t, v: FORMAT_VERSION, x, mac }, chain: this.st.chain });
     this.st.run.add(h);
     if (k !== 'checkpoint') this.st.sinceCheckpoint++;
     this.st.nextSeq++;
@@ -287,7 +287,15 @@ export class AuditWriter implements AuditSink {
         return;
       }
       for (const w of waiters) w.resolve();
-      if (entries.length) for (const f of this.opts.forwarders ?? []) forward(f, entries, this.st.chain);
+      // Forwarders get runs of entries of one chain (a key rotation changes the chain mid-batch).
+      for (let i = 0; i < entries.length;) {
+        const chain = entries[i]!.chain;
+        let j = i;
+        while (j < entries.length && entries[j]!.chain === chain) j++;
+        const run = entries.slice(i, j).map((q) => q.entry);
+        for (const f of this.opts.forwarders ?? []) forward(f, run, chain);
+        i = j;
+      }
     }
   }
 
