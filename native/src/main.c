@@ -366,6 +366,10 @@ int main(int argc, char **argv) {
     init_main(go[0], ready[1], status[1], sp[1]);
   }
   g_init_pid = pid;
+  /* Ctrl-C / Ctrl-\ on the terminal reach the sandboxed command directly (same process group);
+   * they must not end the supervisor, whose death would kill the whole tree. */
+  signal(SIGINT, SIG_IGN);
+  signal(SIGQUIT, SIG_IGN);
   close(go[0]); close(ready[1]); close(status[1]); close(sp[1]);
   for (int i = 0; i < S.ncg; i++) close(S.cg_fds[i]);
   if (write(go[1], "g", 1) != 1) die("init exited at start");

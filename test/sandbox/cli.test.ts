@@ -83,3 +83,17 @@ test('cordon detect prints the protections table with a score; --json is machine
 });
 
 void mkdtempSync;
+
+test('Ctrl-C (SIGINT to the foreground process group) reaches the command; Cordon stays up', async () => {
+  const { spawn } = await import('node:child_process');
+  const l = layout();
+  const c = spawn(process.execPath, [CORDON, 'run', '--policy', policyFile(l), '--', '/bin/bash', '-c', 'trap "echo got-int" INT; sleep 2; echo after'], { cwd: l.work, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  c.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  c.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  const t = setTimeout(() => process.kill(-c.pid!, 'SIGINT'), 1200);
+  const code = await new Promise<number | null>((res) => c.on('close', res));
+  clearTimeout(t);
+  assert.equal(out, 'got-int\nafter\n');
+  assert.equal(code, 0);
+});
