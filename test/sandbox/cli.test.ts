@@ -89,11 +89,15 @@ test('Ctrl-C (SIGINT to the foreground process group) reaches the command; Cordo
   const l = layout();
   const c = spawn(process.execPath, [CORDON, 'run', '--policy', policyFile(l), '--', '/bin/bash', '-c', 'trap "echo got-int" INT; sleep 2; echo after'], { cwd: l.work, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  c.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  c.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-  const t = setTimeout(() => process.kill(-c.pid!, 'SIGINT'), 1200);
+  let sent = false;
+  const onData = (d: Buffer) => {
+    out += d.toString();
+    // the trap is set once "ready" is out; then interrupt the whole foreground group
+    if (!sent && out.includes('ready')) { sent = true; setTimeout(() => process.kill(-c.pid!, 'SIGINT'), 200); }
+  };
+  c.stdout!.on('data', onData);
+  c.stderr!.on('data', onData);
   const code = await new Promise<number | null>((res) => c.on('close', res));
-  clearTimeout(t);
-  assert.equal(out, 'got-int\nafter\n');
+  assert.equal(out, 'ready\ngot-int\nafter\n');
   assert.equal(code, 0);
 });
