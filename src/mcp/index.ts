@@ -1,11 +1,12 @@
 // The MCP gateway: policy on every tool an agent calls through MCP (stdio and Streamable HTTP),
 // tool-definition pinning, poisoning and shadowing detection, cross-server flow control.
+import type { WrapOptions } from './wrap.js';
+import type { ServeOptions, RunningServe } from './serve.js';
 export { Gateway } from './gateway.js';
 export type { GatewayOptions } from './gateway.js';
 export type { ApprovalQuestion } from './approval.js';
-export { runWrap, WrapError } from './wrap.js';
+export { WrapError } from './errors.js';
 export type { WrapOptions } from './wrap.js';
-export { startServe } from './serve.js';
 export type { ServeOptions, RunningServe } from './serve.js';
 export { StdioAgentTransport } from './stdio-agent.js';
 export { CallPolicy } from './call-policy.js';
@@ -25,3 +26,15 @@ export type { McpRule, McpArgConstraint, ToolSettings, ScanSettings, ScanAction 
 export { RPC, classify } from './jsonrpc.js';
 export { globMatch } from './glob.js';
 export type { McpAuditEvent, McpAuditSink } from './audit.js';
+
+// The transports pull in the SDK's stdio or HTTP stacks; load each only when it is run, so
+// `cordon mcp serve` does not pay for stdio, `wrap` not for HTTP, and `pins`/`install` for neither.
+/** Runs `cordon mcp wrap` (stdio) until the agent or the server goes away; resolves to the exit status. */
+export async function runWrap(opts: WrapOptions): Promise<number> {
+  return (await import('./wrap.js')).runWrap(opts);
+}
+
+/** Starts `cordon mcp serve` (Streamable HTTP). */
+export async function startServe(opts: ServeOptions): Promise<RunningServe> {
+  return (await import('./serve.js')).startServe(opts);
+}

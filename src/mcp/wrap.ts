@@ -9,6 +9,7 @@ import type { CompiledPolicy } from '../policy/index.js';
 import type { McpAuditSink } from './audit.js';
 import { Gateway } from './gateway.js';
 import { StdioAgentTransport } from './stdio-agent.js';
+import { WrapError } from './errors.js';
 
 export interface WrapOptions {
   server: string;
@@ -25,9 +26,6 @@ export interface WrapOptions {
   log?: (line: string) => void;
 }
 
-export class WrapError extends Error {
-  readonly exitCode = 126;
-}
 
 /**
  * The SDK's stdio client transport with a shorter shutdown: many servers ignore the end of
