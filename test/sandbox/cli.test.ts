@@ -87,7 +87,7 @@ void mkdtempSync;
 test('Ctrl-C (SIGINT to the foreground process group) reaches the command; Cordon stays up', async () => {
   const { spawn } = await import('node:child_process');
   const l = layout();
-  const c = spawn(process.execPath, [CORDON, 'run', '--policy', policyFile(l), '--', '/bin/bash', '-c', 'trap "echo got-int" INT; sleep 2; echo after'], { cwd: l.work, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const c = spawn(process.execPath, [CORDON, 'run', '--policy', policyFile(l), '--', '/bin/bash', '-c', 'trap "echo got-int" INT; echo ready; sleep 2; echo after'], { cwd: l.work, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let sent = false;
   const onData = (d: Buffer) => {
