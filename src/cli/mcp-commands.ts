@@ -29,6 +29,7 @@ interface RunFlags extends PolicyVarOptions {
   maxMessageBytes?: number;
   maxInFlight?: number;
   requestTimeout?: number;
+  maxServerMessageBytes?: number;
 }
 
 function withRunOptions(c: Command): Command {
@@ -76,7 +77,8 @@ export function registerMcpCommands(program: Command): Command {
     mcp.command('wrap')
       .description('run a stdio MCP server behind the gateway (use in place of the server command in an MCP config)')
       .argument('<command...>', 'the server command and its arguments, after --')
-      .usage('--name NAME --policy FILE [options] -- COMMAND [ARGS...]'),
+      .usage('--name NAME --policy FILE [options] -- COMMAND [ARGS...]')
+      .option('--max-server-message-bytes <N>', 'largest message accepted from the server; a server sending more is stopped (default 67108864)', positiveInt('--max-server-message-bytes')),
   ).action(async (command: string[], flags: RunFlags) => {
     const { mcp: m, compiled, stateDir, audit } = await prepare(flags);
     const stop = () => { process.stdin.destroy(); };
@@ -88,6 +90,7 @@ export function registerMcpCommands(program: Command): Command {
         ...(flags.maxMessageBytes !== undefined ? { maxMessageBytes: flags.maxMessageBytes } : {}),
         ...(flags.maxInFlight !== undefined ? { maxInFlight: flags.maxInFlight } : {}),
         ...(flags.requestTimeout !== undefined ? { requestTimeoutMs: flags.requestTimeout } : {}),
+        ...(flags.maxServerMessageBytes !== undefined ? { maxServerMessageBytes: flags.maxServerMessageBytes } : {}),
       });
     } finally {
       await audit?.close().catch((e: Error) => log(`cordon: closing the audit trail failed: ${e.message}`));

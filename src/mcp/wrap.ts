@@ -23,9 +23,10 @@ export interface WrapOptions {
   requestTimeoutMs?: number;
   /** When closing: how long the server may take to exit after its input ends before SIGTERM (default 300 ms). */
   shutdownGraceMs?: number;
+  /** Largest message accepted from the server (default 64 MiB); a server sending more is stopped. */
+  maxServerMessageBytes?: number;
   log?: (line: string) => void;
 }
-
 
 /**
  * The SDK's stdio client transport with a shorter shutdown: many servers ignore the end of
@@ -89,8 +90,23 @@ export async function runWrap(opts: WrapOptions): Promise<number> {
   }
   // Best effort: the exit status makes the "server exited" error the agent reads specific.
   // StdioClientTransport does not expose it, so peek at its child process if it is there.
-  upstream.child()?.once('exit', (code, signal) => {
-    gateway!.setUpstreamExit(signal ? `killed by ${signal}` : `exit status ${code}`);
+  const child = upstream.child();
+  let killedFor = '';
+  child?.once('exit', (code, signal) => {
+    gateway!.setUpstreamExit(killedFor || (signal ? `killed by ${signal}` : `exit status ${code}`));
+  });
+  // The SDK buffers the server's output until a newline, without bound. Count bytes since the
+  // last newline as they arrive and stop a server that exceeds the limit, before memory does.
+  const maxFromServer = opts.maxServerMessageBytes ?? 64 * 1024 * 1024;
+  let sinceNewline = 0;
+  child?.stdout?.on('data', (chunk: Buffer) => {
+    const nl = chunk.lastIndexOf(0x0a);
+    sinceNewline = nl < 0 ? sinceNewline + chunk.length : chunk.length - nl - 1;
+    if (nl < 0 && sinceNewline > maxFromServer && !killedFor) {
+      killedFor = `stopped by cordon: it sent a message larger than ${maxFromServer} bytes`;
+      opts.log?.(`cordon mcp [${opts.server}]: server ${killedFor}`);
+      child.kill('SIGKILL');
+    }
   });
   await gateway.closed;
   return serverFailed ? 1 : 0;

@@ -71,7 +71,7 @@ class RawPeer {
   }
 }
 
-function setup(tools: Array<{ name: string; description: string; delayMs?: number; die?: boolean }>, extra: string[] = []) {
+function setup(tools: Array<{ name: string; description: string; delayMs?: number; die?: boolean; result?: string }>, extra: string[] = []) {
   const dir = tmp();
   const state = join(dir, 'state');
   const policy = writePolicy(dir, `
@@ -152,6 +152,18 @@ test('a server that dies mid-call: the call gets an error naming the exit and th
   assert.match(r.error!.message, /MCP server "fx" exited \(exit status 3\) before answering/);
   const code = await Promise.race([peer.exited, new Promise((r) => setTimeout(() => r('hang'), 5000))]);
   assert.equal(code, 1, 'wrap exits with status 1 when its server died');
+});
+
+test('a server sending an oversized message is stopped: the call gets an error saying so, memory stays bounded', async () => {
+  const { peer } = setup([{ name: 'huge', description: 'Returns a lot.', result: 'x'.repeat(3_000_000) }, { name: 'small', description: 'Returns a little.' }], ['--max-server-message-bytes', '200000']);
+  await peer.initialize();
+  peer.send({ id: 1, method: 'tools/call', params: { name: 'small', arguments: {} } });
+  assert.ok((await peer.byId(1)).result, 'control: a normal answer passes');
+  peer.send({ id: 2, method: 'tools/call', params: { name: 'huge', arguments: {} } });
+  const r = await peer.byId(2);
+  assert.equal(r.error?.code, -32001);
+  assert.match(r.error!.message, /stopped by cordon: it sent a message larger than 200000 bytes/);
+  assert.equal(await peer.exited, 1);
 });
 
 test('a flooding client: requests beyond the in-flight limit are refused at once, every request is answered, the gateway survives', async () => {
