@@ -69,6 +69,7 @@ export function registerRunCommands(program: Command): void {
           process.exitCode = EXIT.CANNOT_RUN;
           return;
         }
+        if (res.limitKill) process.stderr.write(`cordon: ${res.limitKill}\n`);
         process.exitCode = res.exitCode;
       } finally {
         process.off('SIGINT', ignore);

@@ -90,8 +90,8 @@ export async function runCommand(o: RunCommandOptions): Promise<RunSandboxResult
       if (resolvDir) rmSync(resolvDir, { recursive: true, force: true });
     });
     fds = [];
-    if (killedBy && killedBy !== 'teardown') res.cordonError ??= `the command was stopped by resource_limits (${killedBy})`;
-    await audit.append({ kind: 'session', operation: 'end', subject: session, session, fields: { exitCode: res.exitCode, nativeAllows: res.nativeAllows, cachedDecisions: res.cacheHits, ...(res.cordonError ? { error: res.cordonError } : {}) } });
+    if (killedBy && killedBy !== 'teardown') res.limitKill = `the command was stopped by resource_limits (${killedBy})`;
+    await audit.append({ kind: 'session', operation: 'end', subject: session, session, fields: { exitCode: res.exitCode, ...(res.limitKill ? { limitKill: res.limitKill } : {}), nativeAllows: res.nativeAllows, cachedDecisions: res.cacheHits, ...(res.cordonError ? { error: res.cordonError } : {}) } });
     return { ...res, session, auditFile };
   } finally {
     await cgroup.destroy().catch(() => {});

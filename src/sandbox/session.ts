@@ -81,6 +81,8 @@ export interface RunSandboxResult {
   /** Set when the session was ended by Cordon (audit failure) rather than by the command. */
   cordonError?: string;
   sandboxPid: number;
+  /** Set when resource_limits (timeout, cgroup kill) ended the command; its status stays as is. */
+  limitKill?: string;
   /** File operations allowed by the supervisor's native table (counted, not recorded one by one). */
   nativeAllows: number;
   /** File operations answered from the supervisor's decision cache. */

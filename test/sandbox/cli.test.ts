@@ -101,3 +101,14 @@ test('Ctrl-C (SIGINT to the foreground process group) reaches the command; Cordo
   assert.equal(out, 'ready\ngot-int\nafter\n');
   assert.equal(code, 0);
 });
+
+test('resource_limits.command_timeout stops the whole tree and says so', () => {
+  const l = layout();
+  const f = join(l.base, 'timeout.yaml');
+  writeFileSync(f, policyYaml(l, { resourceLimits: 'resource_limits:\n  command_timeout: 1\n' }));
+  const t0 = Date.now();
+  const r = cordon(['run', '--policy', f, '--', '/bin/sh', '-c', 'sleep 20 & sleep 20'], { cwd: l.work });
+  assert.ok(Date.now() - t0 < 10_000, 'stopped long before the sleeps would end');
+  assert.equal(r.code, 137);
+  assert.match(r.stderr, /stopped by resource_limits \(command_timeout\)/);
+});
