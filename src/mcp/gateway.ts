@@ -68,7 +68,7 @@ export class Gateway {
   private readonly taint: TaintStore | undefined;
   private readonly inspector: ReplyInspector;
   private readonly pending = new Map<number, Pending>();
-  /** Agent request id key → upstream id (or -1 while the gateway is still deciding). */
+  /** Agent request id key → upstream id, or a negative ticket while the gateway is still deciding. */
   private readonly agentIds = new Map<string, number>();
   private readonly progress = new Map<string, RequestId>();
   private nextId = 1;
