@@ -27,7 +27,15 @@ import { MAX_LINE_BYTES, scanLines } from './scan.js';
 import { expandRotated } from './verify.js';
 import type { AuditEntry, AuditEventInput, AuditForwarder, AuditKeySpec, AuditSink, EntryType, HashAlgorithm, OpenAuditLogOptions } from './types.js';
 
-interface Waiter { resolve(): void; reject(e: Error): void }
+/** Everyone waiting for the same batch shares one promise (no allocation per append). */
+interface Batch { promise: Promise<void>; resolve(): void; reject(e: Error): void }
+
+function newBatch(): Batch {
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+  return { promise, resolve, reject };
+}
 
 /** Name a rotated-away file gets: `<file>.<index, 6 digits>`, oldest has the smallest index. */
 export function rotatedName(file: string, index: number): string {
@@ -40,7 +48,7 @@ export class AuditWriter implements AuditSink {
   private len = 0;
   private rotateAt: number[] = [];
   private queuedEntries: { entry: AuditEntry; chain: string }[] = [];
-  private waiters: Waiter[] = [];
+  private batch: Batch | null = null;
   private draining: Promise<void> | null = null;
   private broken: Error | null = null;
   private closing = false;
@@ -248,10 +256,9 @@ export class AuditWriter implements AuditSink {
   }
 
   private wait(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
-      this.kick();
-    });
+    this.batch ??= newBatch();
+    this.kick();
+    return this.batch.promise;
   }
 
   private kick(): void {
@@ -259,34 +266,34 @@ export class AuditWriter implements AuditSink {
     this.draining = new Promise<void>((r) => setImmediate(r)).then(() => this.drain()).finally(() => {
       this.draining = null;
       // Appends or flushes that arrived while the last batch was finishing.
-      if (this.broken) { for (const w of this.waiters.splice(0)) w.reject(this.broken); }
-      else if (this.len > 0 || this.waiters.length > 0) this.kick();
+      if (this.broken) { this.batch?.reject(this.broken); this.batch = null; }
+      else if (this.len > 0 || this.batch) this.kick();
     });
   }
 
   private async drain(): Promise<void> {
-    while (this.len > 0 || this.waiters.length > 0) {
+    while (this.len > 0 || this.batch) {
       const bytes = this.buf.subarray(0, this.len);
       const rotateAt = this.rotateAt;
-      const waiters = this.waiters;
+      const batch = this.batch;
       const entries = this.queuedEntries;
       this.buf = Buffer.allocUnsafe(Math.max(1 << 20, Math.min(this.buf.length, 16 << 20)));
       this.len = 0;
       this.rotateAt = [];
-      this.waiters = [];
+      this.batch = null;
       this.queuedEntries = [];
       try {
         await this.commit(bytes, rotateAt);
       } catch (e) {
         const err = e instanceof AuditError ? e : new AuditError('write-failed', `audit write to ${this.path} failed: ${(e as Error).message}; operations are denied until the audit trail is writable again`, { cause: e });
         this.broken = err;
-        for (const w of waiters) w.reject(err);
-        for (const w of this.waiters) w.reject(err);
-        this.waiters = [];
+        batch?.reject(err);
+        (this.batch as Batch | null)?.reject(err); // appends that arrived during the failed write
+        this.batch = null;
         this.len = 0;
         return;
       }
-      for (const w of waiters) w.resolve();
+      batch?.resolve();
       // Forwarders get runs of entries of one chain (a key rotation changes the chain mid-batch).
       for (let i = 0; i < entries.length;) {
         const chain = entries[i]!.chain;
