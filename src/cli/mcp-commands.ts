@@ -40,6 +40,7 @@ function withRunOptions(c: Command): Command {
     .option('--state <DIR>', 'directory for pins and flow fingerprints (default $CORDON_MCP_STATE or ~/.local/state/cordon/mcp)')
     .option('--max-message-bytes <N>', 'largest message accepted from the agent (default 4194304)', positiveInt('--max-message-bytes'))
     .option('--max-in-flight <N>', 'requests in flight per agent before new ones are refused (default 128)', positiveInt('--max-in-flight'))
+    .option('--max-server-message-bytes <N>', 'largest message accepted from the server; a server sending more is stopped (default 67108864)', positiveInt('--max-server-message-bytes'))
     .option('--request-timeout <MS>', 'answer requests the server has not answered within MS milliseconds with an error, and cancel them upstream (default: no timeout)', positiveInt('--request-timeout'))
     .option('--var <NAME=VALUE>', 'define a policy variable (repeatable)', collect, [])
     .option('--project-root <DIR>', 'value of ${PROJECT_ROOT} (default: detected from the current directory)');
@@ -77,8 +78,7 @@ export function registerMcpCommands(program: Command): Command {
     mcp.command('wrap')
       .description('run a stdio MCP server behind the gateway (use in place of the server command in an MCP config)')
       .argument('<command...>', 'the server command and its arguments, after --')
-      .usage('--name NAME --policy FILE [options] -- COMMAND [ARGS...]')
-      .option('--max-server-message-bytes <N>', 'largest message accepted from the server; a server sending more is stopped (default 67108864)', positiveInt('--max-server-message-bytes')),
+      .usage('--name NAME --policy FILE [options] -- COMMAND [ARGS...]'),
   ).action(async (command: string[], flags: RunFlags) => {
     const { mcp: m, compiled, stateDir, audit } = await prepare(flags);
     const stop = () => { process.stdin.destroy(); };
@@ -125,6 +125,7 @@ export function registerMcpCommands(program: Command): Command {
         ...(flags.maxMessageBytes !== undefined ? { maxMessageBytes: flags.maxMessageBytes } : {}),
         ...(flags.maxInFlight !== undefined ? { maxInFlight: flags.maxInFlight } : {}),
         ...(flags.requestTimeout !== undefined ? { requestTimeoutMs: flags.requestTimeout } : {}),
+        ...(flags.maxServerMessageBytes !== undefined ? { maxServerMessageBytes: flags.maxServerMessageBytes } : {}),
       });
     } catch (e) {
       throw Object.assign(new Error(`cannot listen on ${flags.host}:${flags.port}: ${(e as Error).message}`), { exitCode: EXIT.CANNOT_RUN });

@@ -412,6 +412,12 @@ export class Gateway {
     void this.agent.send(errorMessage(p.agentId, code, message), { relatedRequestId: p.agentId });
   }
 
+  /** The upstream broke a protocol limit: treat it as gone (requests in flight get `reason`). */
+  upstreamFailed(reason: string): void {
+    if (!this.upstreamExit) this.upstreamExit = reason;
+    this.upstreamClosed();
+  }
+
   private upstreamClosed(): void {
     if (!this.upstreamAlive) return;
     this.upstreamAlive = false;

@@ -33,6 +33,8 @@ export interface ServeOptions {
   maxMessageBytes?: number;
   maxInFlight?: number;
   requestTimeoutMs?: number;
+  /** Largest message accepted from the upstream (default 64 MiB); beyond it the session ends. */
+  maxServerMessageBytes?: number;
   /** Concurrent agent sessions before new ones are refused (default 64). */
   maxSessions?: number;
   log?: (line: string) => void;
@@ -45,6 +47,44 @@ export interface RunningServe {
 }
 
 interface Session { transport: StreamableHTTPServerTransport; gateway: Gateway }
+
+/**
+ * fetch for the upstream client transport with a cap on what the server may send: the whole
+ * body for JSON answers, each event for SSE streams (bytes since the last blank line). Beyond
+ * it the body errors and `onOversize` is told, so the gateway can fail the session's requests
+ * instead of leaving them waiting on a stream the SDK may try to resume.
+ */
+export function limitedFetch(max: number, onOversize: (reason: string) => void): typeof fetch {
+  return async (input, init) => {
+    const res = await fetch(input, init);
+    if (!res.body) return res;
+    const sse = (res.headers.get('content-type') ?? '').includes('text/event-stream');
+    let run = 0;
+    let last = 0; // last byte seen, to find "\n\n" split across chunks
+    const counter = new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        if (sse) {
+          for (let i = 0; i < chunk.length; i++) {
+            const b = chunk[i]!;
+            if (b === 0x0a && last === 0x0a) run = 0;
+            else if (b !== 0x0d) run++;
+            if (b !== 0x0d) last = b;
+          }
+        } else {
+          run += chunk.length;
+        }
+        if (run > max) {
+          const reason = `stopped by cordon: the server sent a message larger than ${max} bytes`;
+          onOversize(reason);
+          controller.error(new Error(reason));
+          return;
+        }
+        controller.enqueue(chunk);
+      },
+    });
+    return new Response(res.body.pipeThrough(counter), { status: res.status, statusText: res.statusText, headers: res.headers });
+  };
+}
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -87,7 +127,10 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
       onsessioninitialized: (id) => { sessions.set(id, { transport, gateway }); },
       ...(loopback && allowedHosts ? { enableDnsRebindingProtection: true, allowedHosts } : {}),
     });
-    const upstream = new StreamableHTTPClientTransport(opts.upstream);
+    let failed: ((reason: string) => void) | undefined;
+    const upstream = new StreamableHTTPClientTransport(opts.upstream, {
+      fetch: limitedFetch(opts.maxServerMessageBytes ?? 64 * 1024 * 1024, (reason) => failed?.(reason)),
+    });
     const gateway = new Gateway(transport, upstream, {
       server: opts.server,
       policy: opts.policy,
@@ -98,6 +141,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
       log,
     });
     gateway.onUpstreamClosed = () => { void gateway.close(); };
+    failed = (reason) => { log(`cordon mcp [${opts.server}]: upstream ${reason}`); gateway.upstreamFailed(reason); };
     void gateway.closed.then(() => {
       if (transport.sessionId) sessions.delete(transport.sessionId);
       upstream.terminateSession().catch(() => {});

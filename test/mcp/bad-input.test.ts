@@ -261,3 +261,21 @@ test('Streamable HTTP bad input: unparsable, oversized, sessionless, unknown-ses
     await upstream.stop();
   }
 });
+
+test('Streamable HTTP: an upstream answer over --max-server-message-bytes ends the session with an error saying so', async () => {
+  const dir = tmp();
+  const state = join(dir, 'state');
+  const upstream = await startFixtureHttp(dir, { name: 'fx', tools: [{ name: 'huge', description: 'Returns a lot.', result: 'y'.repeat(1_000_000) }, { name: 'small', description: 'Returns a little.' }] });
+  const serve = await startServe({ name: 'fx', state, upstream: upstream.url, extra: ['--max-server-message-bytes', '100000'], policy: writePolicy(dir, 'version: 1\nname: h\ndefaults: { mcp: allow }\n') });
+  try {
+    const client = await connectHttp(serve.url);
+    assert.ok((await client.callTool({ name: 'small', arguments: {} })).content, 'control: a normal answer passes');
+    const t0 = Date.now();
+    await assert.rejects(client.callTool({ name: 'huge', arguments: {} }, undefined, { timeout: 10_000 }), /-32001: .*the server sent a message larger than 100000 bytes/);
+    assert.ok(Date.now() - t0 < 5000, 'no hang');
+    await client.close().catch(() => {});
+  } finally {
+    await serve.stop();
+    await upstream.stop();
+  }
+});
