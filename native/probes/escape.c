@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -207,9 +208,47 @@ static int fdlist(void) {
   return 0;
 }
 
+/* A sibling holding a secret in its environment, dumpable or not; we try to read it. */
+static int environ_peek(const char *self, int dumpable) {
+  int pfd[2];
+  if (pipe(pfd) < 0) return out(-1);
+  pid_t p = fork();
+  if (p == 0) {
+    close(pfd[0]);
+    char fdarg[16], d[4];
+    snprintf(fdarg, sizeof fdarg, "%d", pfd[1]);
+    snprintf(d, sizeof d, "%d", dumpable);
+    char *argv[] = { (char *)self, "hold", d, fdarg, NULL };
+    char *envp[] = { "CORDON_TEST_SECRET=hunter2", NULL };
+    execve(self, argv, envp);
+    _exit(1);
+  }
+  close(pfd[1]);
+  char b;
+  if (read(pfd[0], &b, 1) != 1) return out(-1);
+  char path[64], buf[4096] = {0};
+  snprintf(path, sizeof path, "/proc/%d/environ", (int)p);
+  int fd = open(path, O_RDONLY);
+  long rc = fd;
+  if (fd >= 0) { ssize_t k = read(fd, buf, sizeof buf - 1); rc = k; close(fd); }
+  int e = errno;
+  kill(p, SIGKILL);
+  waitpid(p, NULL, 0);
+  errno = e;
+  if (rc >= 0) { for (int i = 0; i < (int)sizeof buf - 1; i++) if (!buf[i]) buf[i] = ' '; printf("result=ok leaked=%s\n", strstr(buf, "hunter2") ? "yes" : "no"); return 0; }
+  return out(-1);
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) { fprintf(stderr, "usage: escape PROBE ARGS...\n"); return 2; }
   const char *c = argv[1];
+  if (!strcmp(c, "hold") && argc == 4) {
+    prctl(PR_SET_DUMPABLE, atoi(argv[2]));
+    if (write(atoi(argv[3]), "r", 1) != 1) return 1;
+    pause();
+    return 0;
+  }
+  if (!strcmp(c, "environ_peek") && argc == 3) return environ_peek("/proc/self/exe", atoi(argv[2]));
   if (!strcmp(c, "openrace") && argc == 5) return openrace(argv[2], argv[3], atoi(argv[4]));
   if (!strcmp(c, "swaprace") && argc == 4) return swaprace(argv[2], atoi(argv[3]));
   if (!strcmp(c, "execrace") && argc == 6) return execrace(argv[2], argv[3], argv[4], atoi(argv[5]));

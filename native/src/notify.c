@@ -633,8 +633,34 @@ static void report_native_deny(struct req *r, int err) {
   b_send(&b);
 }
 
+/* The supervisor keeps CAP_SYS_PTRACE (to read target memory and verify execs), so it could
+ * open ptrace-gated /proc files of a non-dumpable sandbox process that the caller itself could
+ * not (a confused deputy). Those files of other processes are refused outright. */
+static int other_proc_gated(struct req *r, const char *p) {
+  static const char *gated[] = { "environ", "auxv", "mem", "maps", "smaps", "smaps_rollup", "pagemap", "syscall",
+                                 "stack", "personality", "map_files", "fd", "fdinfo", "cwd", "root", "exe", "io", "numa_maps" };
+  if (strncmp(p, "/proc/", 6) != 0) return 0;
+  char *end;
+  long n = strtol(p + 6, &end, 10);
+  if (end == p + 6 || *end != '/') return 0;
+  const char *f = end + 1;
+  if (strncmp(f, "task/", 5) == 0) { /* /proc/N/task/T/<file>: the same files per thread */
+    const char *t = f + 5;
+    while (*t >= '0' && *t <= '9') t++;
+    if (*t != '/') return 0;
+    f = t + 1;
+  }
+  size_t fl = strcspn(f, "/");
+  int hit = 0;
+  for (size_t i = 0; i < sizeof gated / sizeof gated[0]; i++)
+    if (strlen(gated[i]) == fl && strncmp(f, gated[i], fl) == 0) hit = 1;
+  if (!hit) return 0;
+  return n != ns_id(r->pid, "NStgid");
+}
+
 static void decide(struct req *r) {
   if (r->kind == K_OPEN || r->kind == K_MUT) {
+    if (other_proc_gated(r, r->path1)) { respond(r, 0, EACCES); return; }
     if (r->kind == K_OPEN && r->path1[0] == 0) { do_open(r, NULL); return; } /* own pipe/socket re-open */
     if (hard_deny(r->path1, r->ops1) || (r->ops2 && hard_deny(r->path2, r->ops2))) { respond(r, 0, EACCES); return; }
     /* Hot path: file_rules decided here when the table can (allow/deny only). */

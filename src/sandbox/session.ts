@@ -103,7 +103,8 @@ export function runSandbox(o: RunSandboxOptions): Promise<RunSandboxResult> {
   const session = o.session ?? newSessionId();
   const spec = buildSpec({ policy: o.policy.policy, argv: o.argv, env: o.env, cwd: o.cwd, degraded: o.degraded ?? [], protectedPaths: o.protectedPaths ?? [], fault: process.env.CORDON_TEST_FAULT, egress: o.onNetns !== undefined });
   const cg = o.cgroupProcsFds ?? [];
-  const child = spawn(sup, [], { stdio: [...(o.stdio ?? ['inherit', 'inherit', 'inherit']), 'pipe', ...cg], detached: false });
+  // An empty environment: the supervisor needs none, and its sandbox init inherits it.
+  const child = spawn(sup, [], { stdio: [...(o.stdio ?? ['inherit', 'inherit', 'inherit']), 'pipe', ...cg], detached: false, env: {} });
   const ctl = child.stdio[3] as import('node:net').Socket;
   if (child.pid) o.onSupervisorPid?.(child.pid);
   const hasSchedule = o.policy.policy.schedule !== undefined;

@@ -85,3 +85,14 @@ test('the network namespace: a listener on the host loopback gets no connection 
     srv.close();
   }
 });
+
+test('the supervisor is no confused deputy: another process\'s /proc/PID/environ stays unreadable', async () => {
+  // The sibling makes itself non-dumpable; the supervisor (which keeps CAP_SYS_PTRACE to read
+  // target memory) must not open its ptrace-gated /proc files on the caller's behalf.
+  const l = layout();
+  const { bareRun } = await import('./helpers/sandbox.js');
+  const inside = await sandboxRun(policyYaml(l), [PROBE, 'environ_peek', '0'], l.work);
+  assert.equal(probeResult(inside.stdout).result, 'EACCES', inside.stdout + inside.stderr);
+  const bare = probeResult(bareRun([PROBE, 'environ_peek', '0'], l.work).stdout);
+  assert.equal(bare.leaked, 'yes', 'control: bare root reads the secret');
+});
