@@ -120,6 +120,13 @@ static void build(struct prog *p) {
     RET(SECCOMP_RET_ALLOW);
     RET(SECCOMP_RET_ERRNO | EAFNOSUPPORT);
   }
+  /* fchmod: no setuid/setgid bits (a root-owned setuid file outlives the session). The path
+   * forms (chmod, fchmodat, fchmodat2) are emulated and checked in notify.c. */
+  emit(p, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_fchmod, 0, 4));
+  LD_ARG_LO(1);
+  emit(p, JUMP(BPF_JMP | BPF_JSET | BPF_K, 06000, 0, 1));
+  RET(EPERM_);
+  RET(SECCOMP_RET_ALLOW);
   /* ioctl: no terminal input injection (TIOCSTI) nor console tricks (TIOCLINUX). */
   emit(p, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ioctl, 0, 5));
   LD_ARG_LO(1);

@@ -397,7 +397,7 @@ static void do_open(struct req *r, const char *redirect) {
     return;
   }
   mode_t old = umask((mode_t)r->umask);
-  int fd = openat(r->fd1, r->base1, r->flags | O_NOFOLLOW | O_CLOEXEC, r->mode);
+  int fd = openat(r->fd1, r->base1, r->flags | O_NOFOLLOW | O_CLOEXEC, r->mode & ~(S_ISUID | S_ISGID));
   int e = errno;
   umask(old);
   if (fd < 0) respond(r, 0, e); else respond_fd(r, fd);
@@ -430,7 +430,7 @@ static int do_mut(struct req *r, const char *trash_name) {
       return rc;
     case SYS_mknod: case SYS_mknodat:
       old = umask((mode_t)r->umask);
-      rc = mknodat(r->fd1, r->base1, (mode_t)r->mode, (dev_t)(r->nr == SYS_mknod ? a[2] : a[3]));
+      rc = mknodat(r->fd1, r->base1, (mode_t)r->mode & ~(mode_t)(S_ISUID | S_ISGID), (dev_t)(r->nr == SYS_mknod ? a[2] : a[3]));
       rc = rc < 0 ? -errno : 0;
       umask(old);
       return rc;
@@ -447,6 +447,8 @@ static int do_mut(struct req *r, const char *trash_name) {
     case SYS_chmod: case SYS_fchmodat: case 452: {
       struct stat st;
       if (fstat(r->fd1, &st) == 0 && S_ISLNK(st.st_mode)) return -EOPNOTSUPP;
+      /* Built-in: no setuid/setgid files (setgid directories are harmless and common). */
+      if ((r->mode & S_ISUID) || ((r->mode & S_ISGID) && !S_ISDIR(st.st_mode))) return -EPERM;
       snprintf(p, sizeof p, "%d", r->fd1);
       return fchmodat(g_self_fd, p, (mode_t)r->mode, 0) < 0 ? -errno : 0;
     }

@@ -95,3 +95,24 @@ test('rename and unlink of a denied file are refused; the file stays', async () 
 });
 
 void mkdirSync; void linkSync;
+
+test('no setuid/setgid files: chmod, fchmod and create modes lose the bits (a root setuid binary would outlive the session)', async () => {
+  const l = layout();
+  const f = join(l.work, 'prog');
+  writeFileSync(f, '#!/bin/sh\n');
+  const py = `import os\ntry:\n  os.chmod(${JSON.stringify(f)}, 0o4755); print("chmod=ok")\nexcept OSError as e: print("chmod=%d" % e.errno)\nfd = os.open(${JSON.stringify(f)}, os.O_RDONLY)\ntry:\n  os.fchmod(fd, 0o6755); print("fchmod=ok")\nexcept OSError as e: print("fchmod=%d" % e.errno)\nfd2 = os.open(${JSON.stringify(f + '2')}, os.O_CREAT | os.O_WRONLY, 0o4755)\nprint("created")`;
+  const r = await sandboxRun(policyYaml(l), ['/usr/bin/python3', '-c', py], l.work);
+  assert.match(r.stdout, /chmod=1\n/);
+  assert.match(r.stdout, /fchmod=1\n/);
+  assert.match(r.stdout, /created/);
+  const { statSync } = await import('node:fs');
+  assert.equal(statSync(f).mode & 0o6000, 0);
+  assert.equal(statSync(f + '2').mode & 0o6000, 0);
+  // control (built-in protection): the same script bare sets the bits
+  const { bareRun } = await import('./helpers/sandbox.js');
+  const c = layout();
+  const cf = join(c.work, 'prog');
+  writeFileSync(cf, '#!/bin/sh\n');
+  bareRun(['/usr/bin/python3', '-c', py.split(f).join(cf)], c.work);
+  assert.equal(statSync(cf).mode & 0o4000, 0o4000);
+});
