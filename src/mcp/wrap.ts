@@ -43,6 +43,18 @@ class ServerProcessTransport extends StdioClientTransport {
     return (this as unknown as { _process?: ChildProcess })._process;
   }
 
+  // Requests sent in the same tick go to the server in one writev instead of one write each.
+  private corked = false;
+  override send(message: Parameters<StdioClientTransport['send']>[0]): Promise<void> {
+    const stdin = this.child()?.stdin;
+    if (stdin && !this.corked) {
+      this.corked = true;
+      stdin.cork();
+      process.nextTick(() => { this.corked = false; stdin.uncork(); });
+    }
+    return super.send(message);
+  }
+
   override async close(): Promise<void> {
     const c = this.child();
     const t = c ? setTimeout(() => { if (c.exitCode === null) c.kill('SIGTERM'); }, this.graceMs) : undefined;
