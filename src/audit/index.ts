@@ -1,7 +1,8 @@
 // Public surface of the audit part: the event model, the durable fail-closed chain writer,
 // verification, and the sinks built on committed entries.
 import { AuditWriter } from './writer.js';
-import type { AuditSink, OpenAuditLogOptions } from './types.js';
+import { ThreadedAuditWriter } from './threaded.js';
+import type { AuditKeySpec, AuditSink, OpenAuditLogOptions } from './types.js';
 
 export type {
   AuditEventInput, AuditEventKind, AuditProcess, AuditSink, AuditKeySpec, OpenAuditLogOptions, AuditEntry, AuditForwarder,
@@ -10,6 +11,7 @@ export type {
 export { EVENT_KINDS } from './types.js';
 export { AuditError, type AuditErrorCode } from './errors.js';
 export { AuditWriter, rotatedName } from './writer.js';
+export { ThreadedAuditWriter } from './threaded.js';
 export { stateDir, defaultKeyFile, keyArchiveDir, keyFingerprint, readKeyFile, readKeyEnv } from './key.js';
 export { scanLines, MAX_LINE_BYTES, type LineSink } from './scan.js';
 
@@ -18,8 +20,18 @@ export { scanLines, MAX_LINE_BYTES, type LineSink } from './scan.js';
  * disk. Rejects if the key is unusable, another writer holds the file, or the existing file
  * does not verify with this key (a writer never extends a chain it cannot verify).
  */
-export function openAuditLog(opts: OpenAuditLogOptions): Promise<AuditSink & AuditWriter> {
-  return AuditWriter.open(opts);
+export function openAuditLog(opts: OpenAuditLogOptions & { thread?: false }): Promise<AuditWriter>;
+export function openAuditLog(opts: OpenAuditLogOptions): Promise<AuditLog>;
+export function openAuditLog(opts: OpenAuditLogOptions): Promise<AuditLog> {
+  return opts.thread ? ThreadedAuditWriter.open(opts) : AuditWriter.open(opts);
+}
+
+/** What either writer offers beyond AuditSink. */
+export interface AuditLog extends AuditSink {
+  readonly chain: string;
+  readonly keyFingerprint: string;
+  readonly nextSeq: number;
+  rotateKey(key: AuditKeySpec): Promise<void>;
 }
 export { verifyChainFiles, expandRotated, type VerifyOptions, type VerifyReport, type ChainStatus } from './verify.js';
 export type { BadEntry, Verdict } from './chain-check.js';

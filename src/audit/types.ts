@@ -72,6 +72,11 @@ export interface OpenAuditLogOptions {
   rotateBytes?: number;
   /** Receivers of committed entries (SQLite index, OTLP export). Called after the fsync. */
   forwarders?: AuditForwarder[];
+  /**
+   * Hash, MAC and write on a worker thread (default false): frees the caller's thread and uses a
+   * second core. Same format and guarantees; AuditWriter-only internals are not reachable.
+   */
+  thread?: boolean;
 }
 
 /** A committed entry as forwarders and readers see it. */

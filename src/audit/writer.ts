@@ -28,6 +28,9 @@ import { expandRotated } from './verify.js';
 import type { AuditEntry, AuditEventInput, AuditForwarder, AuditKeySpec, AuditSink, EntryType, HashAlgorithm, OpenAuditLogOptions } from './types.js';
 
 /** Everyone waiting for the same batch shares one promise (no allocation per append). */
+/** Payload placeholder for events whose JSON was prepared elsewhere (forwarders see {}). */
+const PREPARED: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
 interface Batch { promise: Promise<void>; resolve(): void; reject(e: Error): void }
 
 function newBatch(): Batch {
@@ -153,6 +156,25 @@ export class AuditWriter implements AuditSink {
     }
     const n = this.opts.checkpoint?.everyN ?? 1000;
     if (this.signer && n > 0 && this.st.sinceCheckpoint >= n) this.checkpoint();
+    return this.wait();
+  }
+
+  /**
+   * Appends events already validated and serialised by checkEvent + eventJson (the threaded
+   * writer's proxy does that on the caller's thread). Same durability and failure semantics.
+   */
+  appendPrepared(xJsons: readonly string[]): Promise<void> {
+    if (this.broken) return Promise.reject(this.broken);
+    if (this.closing) return Promise.reject(new AuditError('closed', `audit log ${this.path} is closed; the operation cannot be recorded`));
+    const n = this.opts.checkpoint?.everyN ?? 1000;
+    for (const xJson of xJsons) {
+      try {
+        this.push('event', PREPARED, this.now(), xJson);
+      } catch (err) {
+        return Promise.reject(err instanceof AuditError ? err : new AuditError('invalid-event', `audit event rejected: ${(err as Error).message}`, { cause: err }));
+      }
+      if (this.signer && n > 0 && this.st.sinceCheckpoint >= n) this.checkpoint();
+    }
     return this.wait();
   }
 

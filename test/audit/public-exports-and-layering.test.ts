@@ -11,7 +11,7 @@ import { REPO_ROOT } from './helpers/tmp.js';
 
 test('src/audit exports exactly these names', () => {
   assert.deepEqual(Object.keys(audit).sort(), [
-    'AuditError', 'AuditIndex', 'AuditWriter', 'EVENT_KINDS', 'MAX_LINE_BYTES', 'buildSessionReport', 'defaultKeyFile',
+    'AuditError', 'AuditIndex', 'AuditWriter', 'EVENT_KINDS', 'MAX_LINE_BYTES', 'ThreadedAuditWriter', 'buildSessionReport', 'defaultKeyFile',
     'defaultVerifierKeys', 'expandRotated', 'formatSessionReport', 'hostOf', 'keyArchiveDir', 'keyFingerprint', 'openAuditLog',
     'otlpForwarder', 'parseTime', 'readKeyEnv', 'readKeyFile', 'rotatedName', 'scanLines', 'sqliteForwarder', 'stateDir',
     'verifyChainFiles', 'verifyChainFilesParallel',
