@@ -30,6 +30,8 @@ interface RunFlags extends PolicyVarOptions {
   maxInFlight?: number;
   requestTimeout?: number;
   maxServerMessageBytes?: number;
+  pins?: string;
+  frozenPins?: boolean;
 }
 
 function withRunOptions(c: Command): Command {
@@ -38,6 +40,8 @@ function withRunOptions(c: Command): Command {
     .requiredOption('--policy <FILE>', 'policy file (or built-in name) whose mcp_rules decide every call')
     .option('--audit <FILE>', 'append every call and detection to this audit chain; a call that cannot be recorded is denied')
     .option('--state <DIR>', 'directory for pins and flow fingerprints (default $CORDON_MCP_STATE or ~/.local/state/cordon/mcp)')
+    .option('--pins <FILE>', 'this server\'s pin file (default <state>/pins/<name>.json), e.g. one reviewed in your repository')
+    .option('--frozen-pins', 'no trust on first use: tools missing from the pin file are withheld until `cordon mcp pins trust`')
     .option('--max-message-bytes <N>', 'largest message accepted from the agent (default 4194304)', positiveInt('--max-message-bytes'))
     .option('--max-in-flight <N>', 'requests in flight per agent before new ones are refused (default 128)', positiveInt('--max-in-flight'))
     .option('--max-server-message-bytes <N>', 'largest message accepted from the server; a server sending more is stopped (default 67108864)', positiveInt('--max-server-message-bytes'))
@@ -87,6 +91,7 @@ export function registerMcpCommands(program: Command): Command {
     try {
       process.exitCode = await m.runWrap({
         server: flags.name!, command: command[0]!, args: command.slice(1), policy: compiled, stateDir, audit, log,
+        pinFile: flags.pins ? resolve(flags.pins) : undefined, frozenPins: flags.frozenPins,
         ...(flags.maxMessageBytes !== undefined ? { maxMessageBytes: flags.maxMessageBytes } : {}),
         ...(flags.maxInFlight !== undefined ? { maxInFlight: flags.maxInFlight } : {}),
         ...(flags.requestTimeout !== undefined ? { requestTimeoutMs: flags.requestTimeout } : {}),
@@ -122,6 +127,7 @@ export function registerMcpCommands(program: Command): Command {
     try {
       running = await m.startServe({
         server: flags.name!, upstream, policy: compiled, stateDir, audit, host: flags.host, port: flags.port, path: flags.path, log,
+        pinFile: flags.pins ? resolve(flags.pins) : undefined, frozenPins: flags.frozenPins,
         ...(flags.maxMessageBytes !== undefined ? { maxMessageBytes: flags.maxMessageBytes } : {}),
         ...(flags.maxInFlight !== undefined ? { maxInFlight: flags.maxInFlight } : {}),
         ...(flags.requestTimeout !== undefined ? { requestTimeoutMs: flags.requestTimeout } : {}),
@@ -166,12 +172,21 @@ export function registerMcpCommands(program: Command): Command {
     });
 
   const pins = mcp.command('pins').description('pinned tool definitions (rug-pull protection)');
-  const stateOpt = (c: Command) => c.option('--state <DIR>', 'state directory (default $CORDON_MCP_STATE or ~/.local/state/cordon/mcp)').option('--json', 'machine-readable output');
+  const stateOpt = (c: Command) => c
+    .option('--state <DIR>', 'state directory (default $CORDON_MCP_STATE or ~/.local/state/cordon/mcp)')
+    .option('--pins <FILE>', 'the server\'s pin file when it is not in the state directory (needs the server argument)')
+    .option('--json', 'machine-readable output');
+  type PinFlags = { state?: string; pins?: string; json?: boolean };
+  const storeFor = async (flags: PinFlags, server: string | undefined) => {
+    const m = await import('../mcp/index.js');
+    if (flags.pins && !server) throw usage('--pins needs the server name argument');
+    const files = flags.pins && server ? { [server]: resolve(flags.pins) } : undefined;
+    return { m, store: new m.PinStore(flags.state ? resolve(flags.state) : m.defaultStateDir(), files ? { files } : {}) };
+  };
 
   stateOpt(pins.command('list').description('list pinned tools and definitions waiting for review').argument('[server]', 'only this server'))
-    .action(async (server: string | undefined, flags: { state?: string; json?: boolean }) => {
-      const m = await import('../mcp/index.js');
-      const store = new m.PinStore(flags.state ? resolve(flags.state) : m.defaultStateDir());
+    .action(async (server: string | undefined, flags: PinFlags) => {
+      const { store } = await storeFor(flags, server);
       const names = server ? [server] : store.servers();
       const out = names.map((s) => {
         const p = store.load(s);
@@ -186,24 +201,27 @@ export function registerMcpCommands(program: Command): Command {
     });
 
   stateOpt(pins.command('diff').description('show how changed tool definitions differ from their pins').argument('<server>').argument('[tool]'))
-    .action(async (server: string, tool: string | undefined, flags: { state?: string; json?: boolean }) => {
-      const m = await import('../mcp/index.js');
-      const p = new m.PinStore(flags.state ? resolve(flags.state) : m.defaultStateDir()).load(server);
-      const names = (tool ? [tool] : Object.keys(p.pending)).filter((n) => p.pending[n] && p.tools[n]);
+    .action(async (server: string, tool: string | undefined, flags: PinFlags) => {
+      const { m, store } = await storeFor(flags, server);
+      const p = store.load(server);
+      const names = (tool ? [tool] : Object.keys(p.pending)).filter((n) => p.pending[n]);
       if (tool && names.length === 0) throw Object.assign(new Error(`no changed definition is waiting for tool "${tool}" of server "${server}"`), { exitCode: EXIT.CHECK_FAILED });
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(names.map((n) => ({ tool: n, pinned: p.tools[n], pending: p.pending[n] })), null, 2)}\n`);
       } else {
         if (names.length === 0) process.stdout.write(`no changed definitions for server "${server}"\n`);
-        for (const n of names) process.stdout.write(`--- ${server}/${n} pinned ${p.tools[n]!.sha256.slice(0, 16)}\n+++ ${server}/${n} seen   ${p.pending[n]!.sha256.slice(0, 16)}\n${m.diffDefinitions(p.tools[n]!.definition, p.pending[n]!.definition)}\n`);
+        for (const n of names) {
+          const pinned = p.tools[n];
+          process.stdout.write(`--- ${server}/${n} ${pinned ? `pinned ${pinned.sha256.slice(0, 16)}` : '(not pinned)'}\n+++ ${server}/${n} seen   ${p.pending[n]!.sha256.slice(0, 16)}\n${m.diffDefinitions(pinned?.definition ?? {}, p.pending[n]!.definition)}\n`);
+        }
       }
       process.exitCode = names.length > 0 ? EXIT.CHECK_FAILED : EXIT.OK;
     });
 
   stateOpt(pins.command('trust').description('accept changed tool definitions (all of a server\'s, or the named tools)').argument('<server>').argument('[tools...]'))
-    .action(async (server: string, tools: string[], flags: { state?: string; json?: boolean }) => {
-      const m = await import('../mcp/index.js');
-      const done = new m.PinStore(flags.state ? resolve(flags.state) : m.defaultStateDir()).trust(server, tools);
+    .action(async (server: string, tools: string[], flags: PinFlags) => {
+      const { store } = await storeFor(flags, server);
+      const done = store.trust(server, tools);
       const missing = tools.filter((t) => !done.includes(t));
       if (flags.json) process.stdout.write(`${JSON.stringify({ server, trusted: done, notPending: missing })}\n`);
       else {

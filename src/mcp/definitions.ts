@@ -14,7 +14,8 @@ export interface ToolReport {
   tool: string;
   /** Set when the tool is withheld: why, in a sentence the agent and the user can act on. */
   blocked?: string;
-  pin: 'new' | 'match' | 'changed' | 'unpinned';
+  /** `unpinned`: frozen pins and the tool is not in the pin file; `off`: the rule disables pinning. */
+  pin: 'new' | 'match' | 'changed' | 'unpinned' | 'off';
   sha256?: string;
   findings: ScanReportItem[];
   shadowing: Array<ShadowFinding & { action: 'block' | 'audit' }>;
@@ -43,7 +44,7 @@ export function otherServers(pins: PinStore, self: string): Map<string, KnownToo
  * Processes one page of tools. Throws PinStoreError when this server's pin file is unusable
  * (the caller then fails the listing and refuses calls).
  */
-export function processTools(server: string, tools: unknown[], policy: CallPolicy, pins: PinStore): ListOutcome {
+export function processTools(server: string, tools: unknown[], policy: CallPolicy, pins: PinStore, frozenPins = false): ListOutcome {
   let pinFile: PinFile | undefined;
   let dirty = false;
   const now = new Date();
@@ -63,16 +64,18 @@ export function processTools(server: string, tools: unknown[], policy: CallPolic
   for (const tool of valid) {
     const name = tool.name as string;
     const { settings } = policy.ruleFor(name);
-    const report: ToolReport = { tool: name, pin: 'unpinned', findings: [], shadowing: [] };
+    const report: ToolReport = { tool: name, pin: 'off', findings: [], shadowing: [] };
     const reasons: string[] = [];
     if (settings.pin) {
       pinFile ??= pins.load(server);
-      const r = checkPin(pinFile, tool, now);
+      const r = checkPin(pinFile, tool, now, frozenPins);
       dirty ||= r.dirty;
       report.pin = r.verdict.status;
-      report.sha256 = r.verdict.status === 'changed' ? r.verdict.seen : pinFile.tools[name]?.sha256;
+      report.sha256 = r.verdict.status === 'changed' || r.verdict.status === 'unpinned' ? r.verdict.seen : pinFile.tools[name]?.sha256;
       if (r.verdict.status === 'changed') {
         reasons.push(`its definition changed since it was pinned (sha256 ${r.verdict.pinned.slice(0, 12)}… → ${r.verdict.seen.slice(0, 12)}…); review with \`cordon mcp pins diff ${server}\` and accept with \`cordon mcp pins trust ${server} ${name}\``);
+      } else if (r.verdict.status === 'unpinned') {
+        reasons.push(`it is not in the pin file and pins are frozen (no trust on first use); review with \`cordon mcp pins diff ${server}\` and accept with \`cordon mcp pins trust ${server} ${name}\``);
       }
     }
     const scanned = scanDefinition(tool, settings.definitions);

@@ -36,6 +36,10 @@ export interface GatewayOptions {
   policy: CompiledPolicy;
   /** Directory for pins and taint fingerprints. */
   stateDir: string;
+  /** This server's pin file, if not `<stateDir>/pins/<server>.json` (e.g. one reviewed in a repository). */
+  pinFile?: string | undefined;
+  /** No trust on first use: tools missing from the pin file are withheld until trusted. */
+  frozenPins?: boolean | undefined;
   /** Working directory relative path arguments resolve against (the server's). */
   cwd?: string;
   audit?: McpAuditSink | undefined;
@@ -86,12 +90,12 @@ export class Gateway {
 
   constructor(private readonly agent: Transport, private readonly upstream: Transport, private readonly opts: GatewayOptions) {
     this.session = opts.session ?? randomUUID();
-    this.pins = new PinStore(opts.stateDir);
+    this.pins = new PinStore(opts.stateDir, opts.pinFile ? { files: { [opts.server]: opts.pinFile } } : {});
     this.maxInFlight = opts.maxInFlight ?? 128;
     const probe = new CallPolicy(opts.policy, { server: opts.server, cwd: opts.cwd ?? process.cwd() });
     this.taint = probe.usesFlow ? new TaintStore(opts.stateDir, opts.server) : undefined;
     this.policy = new CallPolicy(opts.policy, { server: opts.server, cwd: opts.cwd ?? process.cwd(), taint: this.taint });
-    this.inspector = new ReplyInspector(opts.server, this.policy, this.pins, this.taint, (e) => this.record(e), (l) => this.log(l));
+    this.inspector = new ReplyInspector(opts.server, this.policy, this.pins, this.taint, (e) => this.record(e), (l) => this.log(l), opts.frozenPins ?? false);
     this.closed = new Promise((r) => { this.resolveClosed = r; });
   }
 

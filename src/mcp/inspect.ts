@@ -38,17 +38,18 @@ export class ReplyInspector {
     private readonly taint: TaintStore | undefined,
     private readonly record: (e: Omit<McpAuditEvent, 'session' | 'policyDigest'>) => Promise<void>,
     private readonly log: (line: string) => void,
+    private readonly frozenPins: boolean,
   ) {}
 
   /** Runs pins, poisoning and shadowing over a page of tools; records findings. */
   async tools(tools: unknown[]): Promise<{ states: Array<[string, ToolState]>; cleaned: Array<Record<string, unknown>> }> {
-    const outcome = processTools(this.server, tools, this.policy, this.pins);
+    const outcome = processTools(this.server, tools, this.policy, this.pins, this.frozenPins);
     const states: Array<[string, ToolState]> = [];
     const writes: Promise<void>[] = [];
     for (const rep of outcome.reports) {
       const subject = `${this.server}/${rep.tool}`;
-      if (rep.pin === 'new' || rep.pin === 'changed') {
-        writes.push(this.record({ kind: 'mcp', operation: 'pin', subject, decision: rep.pin === 'changed' ? 'deny' : 'allow', fields: { status: rep.pin, sha256: rep.sha256 } }));
+      if (rep.pin === 'new' || rep.pin === 'changed' || rep.pin === 'unpinned') {
+        writes.push(this.record({ kind: 'mcp', operation: 'pin', subject, decision: rep.pin === 'new' ? 'allow' : 'deny', fields: { status: rep.pin, sha256: rep.sha256 } }));
       }
       for (const f of rep.findings) {
         writes.push(this.record({ kind: 'detection', operation: 'tool_definition', subject, decision: f.action === 'block' ? 'deny' : 'audit', rule: f.rule ?? f.kind, fields: { finding: f.kind, detail: f.detail, where: f.where, action: f.action } }));

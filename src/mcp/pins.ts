@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface PinnedTool {
   sha256: string;
@@ -69,12 +69,17 @@ export function checkServerName(name: string): void {
   }
 }
 
+export interface PinStoreOptions {
+  /** Pin files kept elsewhere than the state directory (e.g. reviewed in a repository), by server. */
+  files?: Record<string, string>;
+}
+
 export class PinStore {
-  constructor(readonly stateDir: string) {}
+  constructor(readonly stateDir: string, private readonly opts: PinStoreOptions = {}) {}
 
   private file(server: string): string {
     checkServerName(server);
-    return join(this.stateDir, 'pins', `${server}.json`);
+    return this.opts.files?.[server] ?? join(this.stateDir, 'pins', `${server}.json`);
   }
 
   load(server: string): PinFile {
@@ -97,7 +102,7 @@ export class PinStore {
 
   save(p: PinFile): void {
     const f = this.file(p.server);
-    mkdirSync(join(this.stateDir, 'pins'), { recursive: true, mode: 0o700 });
+    mkdirSync(dirname(f), { recursive: true, mode: 0o700 });
     const tmp = `${f}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(p, null, 2) + '\n', { mode: 0o600 });
     renameSync(tmp, f);
@@ -132,16 +137,25 @@ export class PinStore {
 export type PinVerdict =
   | { status: 'match' }
   | { status: 'new' }
-  | { status: 'changed'; pinned: string; seen: string };
+  | { status: 'changed'; pinned: string; seen: string }
+  /** Frozen pins: a tool the pin file does not know; recorded as pending, not trusted. */
+  | { status: 'unpinned'; seen: string };
 
 /**
- * Checks one tool against the pin file, updating `p` in memory: a new tool is pinned, a changed
- * one recorded as pending. Returns whether `p` changed (the caller saves once per listing).
+ * Checks one tool against the pin file, updating `p` in memory: a new tool is pinned (or, with
+ * `frozen`, recorded as pending: no trust on first use), a changed one recorded as pending.
+ * Returns whether `p` changed (the caller saves once per listing).
  */
-export function checkPin(p: PinFile, tool: Record<string, unknown>, now: Date): { verdict: PinVerdict; dirty: boolean } {
+export function checkPin(p: PinFile, tool: Record<string, unknown>, now: Date, frozen = false): { verdict: PinVerdict; dirty: boolean } {
   const name = String(tool.name);
   const sha = definitionHash(tool);
   const pinned = p.tools[name];
+  if (!pinned && frozen) {
+    const prev = p.pending[name];
+    const dirty = !prev || prev.sha256 !== sha;
+    if (dirty) p.pending[name] = { sha256: sha, definition: pinnedDefinition(tool), seenAt: now.toISOString() };
+    return { verdict: { status: 'unpinned', seen: sha }, dirty };
+  }
   if (!pinned) {
     p.tools[name] = { sha256: sha, definition: pinnedDefinition(tool), pinnedAt: now.toISOString() };
     return { verdict: { status: 'new' }, dirty: true };

@@ -25,6 +25,8 @@ export interface ServeOptions {
   upstream: URL;
   policy: CompiledPolicy;
   stateDir: string;
+  pinFile?: string | undefined;
+  frozenPins?: boolean | undefined;
   host?: string;
   port?: number;
   /** URL path of the MCP endpoint (default /mcp). */
@@ -135,6 +137,8 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
       server: opts.server,
       policy: opts.policy,
       stateDir: opts.stateDir,
+      pinFile: opts.pinFile,
+      frozenPins: opts.frozenPins,
       audit: opts.audit,
       ...(opts.maxInFlight !== undefined ? { maxInFlight: opts.maxInFlight } : {}),
       ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),

@@ -17,6 +17,8 @@ export interface WrapOptions {
   args: string[];
   policy: CompiledPolicy;
   stateDir: string;
+  pinFile?: string | undefined;
+  frozenPins?: boolean | undefined;
   audit?: McpAuditSink | undefined;
   maxMessageBytes?: number;
   maxInFlight?: number;
@@ -84,6 +86,8 @@ export async function runWrap(opts: WrapOptions): Promise<number> {
     server: opts.server,
     policy: opts.policy,
     stateDir: opts.stateDir,
+    pinFile: opts.pinFile,
+    frozenPins: opts.frozenPins,
     cwd: process.cwd(),
     audit: opts.audit,
     ...(opts.maxInFlight !== undefined ? { maxInFlight: opts.maxInFlight } : {}),

@@ -103,3 +103,40 @@ mcp_rules:
   }
   assert.deepEqual(calls(f.log).map((c) => c.arguments.text), ['one']);
 });
+
+test('frozen pins from a reviewed pin file: a tool the file does not know is withheld (no trust on first use) until trusted', async () => {
+  const dir = tmp();
+  const state = join(dir, 'state');
+  const pinFile = join(dir, 'repo', 'mcp-pins', 'calendar.json');
+  const policy = writePolicy(dir, `
+version: 1
+name: frozen
+defaults: { mcp: deny }
+mcp_rules:
+  - { name: all, server: calendar, tools: ["*"], decision: allow }
+`);
+  const f = fixture(dir, { name: 'calendar', tools: [{ name: 'list_events', description: 'Lists events.', result: 'none' }] });
+  // Producing the reviewed file: one ordinary (trust-on-first-use) run writing to it.
+  const first = await connectWrap({ name: 'calendar', policy, state, server: f.command, extra: ['--pins', pinFile] });
+  await first.client.listTools();
+  await first.close();
+  assert.deepEqual(Object.keys(JSON.parse(readFileSync(pinFile, 'utf8')).tools), ['list_events']);
+
+  const cfg = JSON.parse(readFileSync(f.config, 'utf8'));
+  cfg.tools.push({ name: 'delete_event', description: 'Deletes an event.' });
+  writeFileSync(f.config, JSON.stringify(cfg));
+  const frozen = await connectWrap({ name: 'calendar', policy, state, server: f.command, extra: ['--pins', pinFile, '--frozen-pins'] });
+  try {
+    assert.deepEqual((await frozen.client.listTools()).tools.map((t) => t.name), ['list_events']);
+    const r = await frozen.client.callTool({ name: 'delete_event', arguments: {} });
+    assert.match(text(r), /not in the pin file and pins are frozen/);
+    assert.equal(text(await frozen.client.callTool({ name: 'list_events', arguments: {} })), 'none');
+  } finally {
+    await frozen.close();
+  }
+  assert.deepEqual(calls(f.log).map((c) => c.tool), ['list_events']);
+
+  const trust = spawnSync(process.execPath, [CORDON, 'mcp', 'pins', 'trust', 'calendar', 'delete_event', '--pins', pinFile, '--state', state], { encoding: 'utf8', env: testEnv(state) });
+  assert.equal(trust.status, 0, trust.stderr);
+  assert.deepEqual(Object.keys(JSON.parse(readFileSync(pinFile, 'utf8')).tools).sort(), ['delete_event', 'list_events']);
+});
