@@ -113,8 +113,9 @@ export function registerMcpCommands(program: Command): Command {
         return n;
       }, 0)
       .option('--path <PATH>', 'URL path of the endpoint', '/mcp')
+      .option('--max-sessions <N>', 'agent sessions kept open; beyond it the least recently used idle one is closed (default 64)', positiveInt('--max-sessions'))
       .option('--json', 'print the listening URL as JSON'),
-  ).action(async (flags: RunFlags & { upstream: string; host: string; port: number; path: string; json?: boolean }) => {
+  ).action(async (flags: RunFlags & { upstream: string; host: string; port: number; path: string; json?: boolean; maxSessions?: number }) => {
     let upstream: URL;
     try {
       upstream = new URL(flags.upstream);
@@ -132,6 +133,7 @@ export function registerMcpCommands(program: Command): Command {
         ...(flags.maxInFlight !== undefined ? { maxInFlight: flags.maxInFlight } : {}),
         ...(flags.requestTimeout !== undefined ? { requestTimeoutMs: flags.requestTimeout } : {}),
         ...(flags.maxServerMessageBytes !== undefined ? { maxServerMessageBytes: flags.maxServerMessageBytes } : {}),
+        ...(flags.maxSessions !== undefined ? { maxSessions: flags.maxSessions } : {}),
       });
     } catch (e) {
       throw Object.assign(new Error(`cannot listen on ${flags.host}:${flags.port}: ${(e as Error).message}`), { exitCode: EXIT.CANNOT_RUN });

@@ -111,6 +111,11 @@ export class Gateway {
     await this.agent.start();
   }
 
+  /** Requests awaiting an answer (or a decision). */
+  get inFlight(): number {
+    return this.agentIds.size;
+  }
+
   /** Called when the upstream exited, with how (for the error the agent reads). */
   setUpstreamExit(how: string): void {
     this.upstreamExit = how;

@@ -48,7 +48,7 @@ export interface RunningServe {
   close(): Promise<void>;
 }
 
-interface Session { transport: StreamableHTTPServerTransport; gateway: Gateway }
+interface Session { transport: StreamableHTTPServerTransport; gateway: Gateway; lastSeen: number }
 
 /**
  * fetch for the upstream client transport with a cap on what the server may send: the whole
@@ -121,12 +121,21 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
 
   async function newSession(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     if (sessions.size >= maxSessions) {
-      sendJson(res, 503, errorMessage(null, RPC.OVERLOADED, `too many MCP sessions open (limit ${maxSessions}); close one first`));
-      return;
+      // Most clients never DELETE their session; make room by closing the least recently used
+      // session with nothing in flight. Only if every session is busy is the newcomer refused.
+      let idle: [string, Session] | undefined;
+      for (const e of sessions) if (e[1].gateway.inFlight === 0 && (!idle || e[1].lastSeen < idle[1].lastSeen)) idle = e;
+      if (!idle) {
+        sendJson(res, 503, errorMessage(null, RPC.OVERLOADED, `too many MCP sessions busy (limit ${maxSessions}); retry when one finishes`));
+        return;
+      }
+      sessions.delete(idle[0]);
+      log(`cordon mcp [${opts.server}]: closing idle session ${idle[0]} to make room (limit ${maxSessions})`);
+      void idle[1].gateway.close();
     }
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => { sessions.set(id, { transport, gateway }); },
+      onsessioninitialized: (id) => { sessions.set(id, { transport, gateway, lastSeen: Date.now() }); },
       ...(loopback && allowedHosts ? { enableDnsRebindingProtection: true, allowedHosts } : {}),
     });
     let failed: ((reason: string) => void) | undefined;
@@ -162,6 +171,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
     }
     const sid = req.headers['mcp-session-id'];
     const session = typeof sid === 'string' ? sessions.get(sid) : undefined;
+    if (session) session.lastSeen = Date.now();
     if (req.method === 'POST') {
       const raw = await readBody(req, max);
       if (raw === undefined) {

@@ -279,3 +279,29 @@ test('Streamable HTTP: an upstream answer over --max-server-message-bytes ends t
     await upstream.stop();
   }
 });
+
+test('Streamable HTTP session flood: idle sessions are evicted least recently used first; when all are busy a newcomer gets 503', async () => {
+  const dir = tmp();
+  const state = join(dir, 'state');
+  const upstream = await startFixtureHttp(dir, { name: 'fx', tools: [{ name: 'echo', description: 'Echoes.' }, { name: 'slow', description: 'Takes a while.', delayMs: 2000 }] });
+  const serve = await startServe({ name: 'fx', state, upstream: upstream.url, extra: ['--max-sessions', '2'], policy: writePolicy(dir, 'version: 1\nname: h\ndefaults: { mcp: allow }\n') });
+  const clients: Array<Awaited<ReturnType<typeof connectHttp>>> = [];
+  try {
+    const c1 = await connectHttp(serve.url);
+    const c2 = await connectHttp(serve.url);
+    clients.push(c1, c2);
+    await c2.callTool({ name: 'echo', arguments: {} });
+    const c3 = await connectHttp(serve.url); // c1 is the least recently used idle session
+    clients.push(c3);
+    assert.ok((await c3.callTool({ name: 'echo', arguments: { text: 'c3' } })).content);
+    await assert.rejects(c1.callTool({ name: 'echo', arguments: {} }, undefined, { timeout: 5000 }), 'the evicted session is gone');
+    const busy = [c2.callTool({ name: 'slow', arguments: {} }), c3.callTool({ name: 'slow', arguments: {} })];
+    await new Promise((r) => setTimeout(r, 300));
+    await assert.rejects(connectHttp(serve.url), /503|too many MCP sessions busy/);
+    await Promise.all(busy);
+  } finally {
+    for (const c of clients) await c.close().catch(() => {});
+    await serve.stop();
+    await upstream.stop();
+  }
+});
