@@ -5,32 +5,31 @@
 // not know what reached the disk, so nothing more is acknowledged until it is reopened, which
 // re-verifies the file and records a resume entry).
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import { basename, dirname } from 'node:path';
 import { hostname } from 'node:os';
-import { loadPrivateKey, type PrivateKeyInfo } from '../trust/index.js';
-
-/** Largest payload accepted; lines stay below the reader's MAX_LINE_BYTES. */
-const MAX_ENTRY_CHARS = MAX_LINE_BYTES - 1024;
-import { ChainChecker, type ChainState } from './chain-check.js';
+import { canonicalJson, loadPrivateKey, type PrivateKeyInfo } from '../trust/index.js';
+import type { ChainState } from './chain-check.js';
+import { inspect } from './resume.js';
 import { signCheckpoint, type CheckpointStatement } from './checkpoint.js';
 import { AuditError } from './errors.js';
 import { checkEvent } from './event.js';
 import { DigestRun, Macer, zeroMac, zeroSeed, FORMAT_VERSION, MAC_PREFIX } from './format.js';
 import { bodyPrefix, eventJson } from './event-json.js';
-import { canonicalJson } from '../trust/index.js';
 import { resolveWriterKey, type LoadedKey } from './key.js';
 import { acquireLock } from './lock.js';
-import { MAX_LINE_BYTES, scanLines } from './scan.js';
+import { MAX_LINE_BYTES } from './scan.js';
 import { expandRotated } from './verify.js';
 import type { AuditEntry, AuditEventInput, AuditForwarder, AuditKeySpec, AuditSink, EntryType, HashAlgorithm, OpenAuditLogOptions } from './types.js';
 
-/** Everyone waiting for the same batch shares one promise (no allocation per append). */
+/** Largest payload accepted; lines stay below the reader's MAX_LINE_BYTES. */
+const MAX_ENTRY_CHARS = MAX_LINE_BYTES - 1024;
+
 /** Payload placeholder for events whose JSON was prepared elsewhere (forwarders see {}). */
 const PREPARED: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
+/** Everyone waiting for the same batch shares one promise (no allocation per append). */
 interface Batch { promise: Promise<void>; resolve(): void; reject(e: Error): void }
 
 function newBatch(): Batch {
@@ -382,38 +381,4 @@ function newChainState(alg: HashAlgorithm, key: LoadedKey): ChainState {
 function syncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try { fsyncSync(fd); } finally { closeSync(fd); }
-}
-
-/**
- * Verifies an existing chain file with the writer's key before extending it. An incomplete last
- * line (crash mid-write: never acknowledged) is cut off and its length and hash recorded in the
- * resume entry; anything else wrong refuses the file.
- */
-function inspect(file: string, key: LoadedKey): { st: ChainState | null; closed: boolean; discarded: { bytes: number; sha256: string } | null } {
-  const checker = new ChainChecker({ keys: [key], publicKeys: new Map(), explicitKeys: true, skipUnknownKeys: true });
-  checker.beginFile(file);
-  const end = scanLines(file, checker);
-  checker.finish();
-  if (checker.bad) {
-    throw new AuditError('chain', `cannot extend audit chain ${file}: ${checker.bad.message}. Keep the file as evidence, move it aside, and start a new chain (\`cordon audit verify ${file}\` shows the details)`);
-  }
-  const st = checker.state;
-  const current = st?.rotatingTo ? st.rotatingTo.key : st?.keyFp;
-  if (st && current !== key.fingerprint) {
-    throw new AuditError('chain', `cannot extend audit chain ${file}: wrong key: its current chain was written with key fingerprint ${current}, the key given (${key.source}) has fingerprint ${key.fingerprint}. Open it with that key, or move the file aside and start a new chain`);
-  }
-  let discarded: { bytes: number; sha256: string } | null = null;
-  if (end.tailBytes > 0) {
-    const fd = openSync(file, 'r+');
-    try {
-      const tail = Buffer.alloc(Math.min(end.tailBytes, 64 << 20));
-      readSync(fd, tail, 0, tail.length, end.tailOffset);
-      discarded = { bytes: end.tailBytes, sha256: createHash('sha256').update(tail).digest('hex') };
-      ftruncateSync(fd, end.tailOffset);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  }
-  return { st: checker.state, closed: checker.closed, discarded };
 }
