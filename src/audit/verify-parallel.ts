@@ -20,7 +20,8 @@ export class HashPool {
   private id = 0;
   private readonly waiting = new Map<number, { resolve(r: HashResult): void; reject(e: Error): void }>();
 
-  constructor(n = Math.min(4, Math.max(1, availableParallelism()))) {
+  // One thread per spare CPU: this thread checks the lines meanwhile.
+  constructor(n = Math.min(4, Math.max(1, availableParallelism() - 1))) {
     for (let i = 0; i < n; i++) {
       const w = new Worker(new URL('./verify-worker.js', import.meta.url));
       w.on('message', (m: HashResult & { id: number; error?: string }) => {

@@ -3,6 +3,7 @@
 // prepended automatically) and returns a report; never throws on bad input files.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { availableParallelism, loadavg } from 'node:os';
 import type { KeyObject } from 'node:crypto';
 import { ChainChecker, type BadEntry, type Verdict } from './chain-check.js';
 import type { LoadedKey } from './key.js';
@@ -116,7 +117,9 @@ export async function verifyChainFilesParallel(
   try {
     for (const f of run.all) {
       if (!admit(run, f)) break;
-      if (statSync(f).size >= (opts.minBytes ?? PARALLEL_MIN_BYTES) && opts.workers !== 0) {
+      // Workers only pay off with idle CPUs: on a saturated host they slow the check down.
+      const idle = opts.workers !== undefined || loadavg()[0]! < availableParallelism() - 0.5;
+      if (statSync(f).size >= (opts.minBytes ?? PARALLEL_MIN_BYTES) && opts.workers !== 0 && idle) {
         pool ??= new HashPool(opts.workers);
         afterFile(run, f, await scanFileParallel(f, run.checker, pool, opts.chunkBytes));
       } else {
