@@ -17,7 +17,10 @@
  *     ("F <len>\n" + bytes; answers "P" pass, "M" more, "R" refuse) while upstream bytes
  *     already flow to the client (server-speaks-first protocols work). At the end "B <up>
  *     <down>\n" reports the byte counts for the audit trail.
- *   - TCP 127.0.0.1:PPORT and [::1]:PPORT: the proxy (HTTP_PROXY / ALL_PROXY); header "P\n".
+ *   - TCP 127.0.0.1:PPORT and [::1]:PPORT: the proxy (HTTP_PROXY / ALL_PROXY). A CONNECT head is
+ *     read here and sent as "C <len>\n" + head; Cordon answers "A ..." (200 is sent, then the
+ *     tunnel takes the fast path below) or "W <len>\n" + a response to write before closing.
+ *     Anything else goes to Cordon's proxy as "P\n" + the bytes read.
  *   - TCP 127.0.0.1:53 and [::1]:53: DNS over TCP; header "D\n".
  *   - UDP [::]:53 (dual stack): DNS; every query is sent on one multiplexed Unix connection
  *     (header "U\n", frames: u32 id, u16 length, message; answers come back framed the same).
@@ -149,6 +152,18 @@ out:
   free(buf);
 }
 
+static int read_all(int fd, void *p, size_t n) {
+  char *c = p;
+  while (n > 0) {
+    ssize_t r = read(fd, c, n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return -1;
+    c += r;
+    n -= (size_t)r;
+  }
+  return 0;
+}
+
 static int read_line(int fd, char *buf, size_t cap) {
   size_t n = 0;
   while (n + 1 < cap) {
@@ -261,12 +276,11 @@ static int splice_relay(int client, int up, int hold, long long *nup, long long 
   return rc;
 }
 
-/* The fast path for a captured connection; `u` is the Unix connection to Cordon. */
-static void transparent(int client, int u) {
+/* The fast path once Cordon has answered "A <ip> <port> <I|->" for this connection. */
+static void carry(int client, int u, const char *allow) {
   char line[160], ip[INET6_ADDRSTRLEN + 1], flag = '-';
   int port = 0;
-  if (read_line(u, line, sizeof line) < 0) return;
-  if (line[0] != 'A' || sscanf(line, "A %46s %d %c", ip, &port, &flag) != 3) return; /* X or garbage: deny */
+  if (sscanf(allow, "A %46s %d %c", ip, &port, &flag) != 3) return;
   if (host_ns < 0 || setns(host_ns, CLONE_NEWNET) < 0) { write_all(u, "E setns\n", 8); return; }
   int up = connect_upstream(ip, port);
   if (up < 0) {
@@ -306,6 +320,69 @@ done:
     write_all(u, b, (size_t)n);
   }
   close(up);
+}
+
+/* A captured connection: Cordon decides on the original destination. */
+static void transparent(int client, int u) {
+  char line[160];
+  if (read_line(u, line, sizeof line) < 0 || line[0] != 'A') return; /* X or garbage: deny */
+  carry(client, u, line);
+}
+
+#define HEAD_MAX (16 * 1024)
+
+/*
+ * The proxy port. A CONNECT request head is read here (bounded: 16 KiB, 10 s) and handed to
+ * Cordon to decide ("C <len>\n" + head); if allowed the tunnel takes the fast path like a
+ * captured connection. Anything else (plain HTTP proxying, SOCKS5) is relayed to Cordon's
+ * proxy as is ("P\n" + bytes).
+ */
+static void proxy_conn(int client, int u) {
+  char *buf = malloc(HEAD_MAX + 1);
+  if (!buf) return;
+  size_t have = 0;
+  char *end = NULL;
+  int waited = 0;
+  while (have < HEAD_MAX) {
+    struct pollfd p = {.fd = client, .events = POLLIN};
+    int r = poll(&p, 1, 100);
+    if (r < 0 && errno == EINTR) continue;
+    if (r == 0) {
+      if ((waited += 100) >= 10000) goto out; /* no head in 10 s: slowloris */
+      continue;
+    }
+    ssize_t n = read(client, buf + have, HEAD_MAX - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) goto out;
+    have += (size_t)n;
+    buf[have] = 0;
+    if (buf[0] != 'C') break;
+    if ((end = strstr(buf, "\r\n\r\n"))) break;
+  }
+  if (end && strncmp(buf, "CONNECT ", 8) == 0 && (size_t)(end + 4 - buf) == have) {
+    char hdr[32], line[160];
+    int hl = snprintf(hdr, sizeof hdr, "C %zu\n", have);
+    if (write_all(u, hdr, (size_t)hl) < 0 || write_all(u, buf, have) < 0) goto out;
+    if (read_line(u, line, sizeof line) < 0) goto out;
+    if (line[0] == 'A') {
+      static const char ok[] = "HTTP/1.1 200 Connection Established\r\n\r\n";
+      if (write_all(client, ok, sizeof ok - 1) < 0) goto out;
+      free(buf);
+      buf = NULL;
+      carry(client, u, line);
+    } else if (line[0] == 'W') {
+      size_t len = (size_t)strtoul(line + 2, NULL, 10);
+      if (len > HEAD_MAX) goto out;
+      if (read_all(u, buf, len) == 0) write_all(client, buf, len);
+    }
+    goto out;
+  }
+  if (write_all(u, "P\n", 2) < 0 || write_all(u, buf, have) < 0) goto out;
+  free(buf);
+  buf = NULL;
+  relay(client, u);
+out:
+  free(buf);
 }
 
 struct conn {
@@ -350,16 +427,19 @@ static void *conn_thread(void *arg) {
       n = snprintf(hdr, sizeof hdr, "D\n");
     } else
       n = snprintf(hdr, sizeof hdr, "T %s %d\n", ip, port);
+  } else if (c.kind == 'P') {
+    n = 0; /* proxy_conn writes "C" or "P" once it has seen the request */
   } else {
     n = snprintf(hdr, sizeof hdr, "%c\n", c.kind);
   }
   int u = connect_unix();
-  if (u < 0 || write_all(u, hdr, (size_t)n) < 0) {
+  if (u < 0 || (n > 0 && write_all(u, hdr, (size_t)n) < 0)) {
     close(c.fd);
     if (u >= 0) close(u);
     return NULL;
   }
   if (c.kind == 'T') transparent(c.fd, u);
+  else if (c.kind == 'P') proxy_conn(c.fd, u);
   else relay(c.fd, u);
   close(c.fd);
   close(u);
@@ -375,17 +455,6 @@ static struct {
 } slots[DNS_SLOTS];
 static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int read_all(int fd, void *p, size_t n) {
-  char *c = p;
-  while (n > 0) {
-    ssize_t r = read(fd, c, n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return -1;
-    c += r;
-    n -= (size_t)r;
-  }
-  return 0;
-}
 
 static void *dns_reader(void *arg) {
   (void)arg;

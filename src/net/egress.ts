@@ -24,7 +24,7 @@ import type { CompiledPolicy } from '../policy/index.js';
 import type { Approver } from './decide.js';
 import { answerDns } from './dns.js';
 import { acceptProxyConnection, serveDnsStream } from './front.js';
-import { acceptTransparent } from './transparent.js';
+import { acceptHelperConnect, acceptTransparent } from './transparent.js';
 import type { NetAuditSink } from './gateway.js';
 import { Gateway } from './gateway.js';
 import { createHttpProxy, DEFAULT_LIMITS, type ProxyLimits } from './http-proxy.js';
@@ -141,6 +141,23 @@ function dispatch(gw: Gateway, limits: ProxyLimits, http: ReturnType<typeof crea
     sock.pause();
     const line = acc.subarray(0, nl).toString('latin1');
     const rest = acc.subarray(nl + 1);
+    if (line.startsWith('C ')) {
+      // A CONNECT head the helper read on the proxy port: exactly <len> bytes follow.
+      const len = Number(line.slice(2));
+      if (!(len > 0 && len <= 16 * 1024)) { sock.destroy(); return; }
+      let head = rest;
+      const take = (c: Buffer) => {
+        head = Buffer.concat([head, c]);
+        if (head.length >= len) { sock.off('data', take); sock.pause(); go(); }
+      };
+      const go = () => {
+        if (head.length > len) sock.unshift(head.subarray(len));
+        void acceptHelperConnect(gw, sock, head.subarray(0, len).toString('latin1')).catch((e) => { gw.onError(e); sock.destroy(); });
+      };
+      if (head.length >= len) go();
+      else { sock.on('data', take); sock.resume(); }
+      return;
+    }
     if (rest.length > 0) sock.unshift(rest);
     if (line === 'P') acceptProxyConnection(gw, limits, http, sock);
     else if (line === 'D') serveDnsStream(gw, sock);

@@ -183,22 +183,26 @@ async function forward(gw: Gateway, agent: http.Agent, limits: ProxyLimits, req:
   req.pipe(up);
 }
 
-async function connect(gw: Gateway, limits: ProxyLimits, req: http.IncomingMessage, socket: net.Socket, head: Buffer): Promise<void> {
-  socket.on('error', () => socket.destroy());
-  const refuse = (status: number, text: string, body: string) => { socket.end(rawResponse(status, text, body)); };
+export type ConnectOutcome = { ok: true; v: Verdict; name: string | undefined } | { ok: false; response: string };
+
+/**
+ * Decides a CONNECT request (target authority and Host header): the same for Cordon's own
+ * proxy and for CONNECTs the namespace helper parsed. On refusal, `response` is the complete
+ * HTTP response to send before closing.
+ */
+export async function decideConnectRequest(gw: Gateway, url: string, hostHeader: string | undefined): Promise<ConnectOutcome> {
+  const refuse = (status: number, text: string, body: string): ConnectOutcome => ({ ok: false, response: rawResponse(status, text, body) });
   let hp;
   try {
-    hp = parseAuthority(req.url ?? '');
-    if (req.headers.host !== undefined) {
-      const h = parseHostHeader(req.headers.host);
+    hp = parseAuthority(url);
+    if (hostHeader !== undefined) {
+      const h = parseHostHeader(hostHeader);
       if (!sameHost(h.host, hp.host) || (h.port !== undefined && h.port !== hp.port)) {
-        refuse(400, 'Bad Request', `Cordon egress proxy: Host header ${JSON.stringify(req.headers.host)} does not match the CONNECT target ${req.url}\n`);
-        return;
+        return refuse(400, 'Bad Request', `Cordon egress proxy: Host header ${JSON.stringify(hostHeader)} does not match the CONNECT target ${url}\n`);
       }
     }
   } catch (e) {
-    refuse(400, 'Bad Request', `Cordon egress proxy: bad CONNECT target: ${e instanceof AddressError ? e.reason : 'unparseable'}\n`);
-    return;
+    return refuse(400, 'Bad Request', `Cordon egress proxy: bad CONNECT target: ${e instanceof AddressError ? e.reason : 'unparseable'}\n`);
   }
   const target = `${formatHost(hp.host)}:${hp.port}`;
   let v = await gw.decideConnect(hp.host, hp.port, 'connect');
@@ -208,12 +212,15 @@ async function connect(gw: Gateway, limits: ProxyLimits, req: http.IncomingMessa
       `http_rules govern ${name}, and a CONNECT tunnel cannot be inspected (TLS is not terminated), so it is refused; use plain http:// through the proxy or remove the host from http_rules`) },
     { action: 'http', via: 'connect', method: 'CONNECT' });
   }
-  if (!v.allowed) {
-    const body = denialBody(v.decision, target);
-    refuse(403, 'Forbidden', body);
-    return;
-  }
-  await openTunnel(gw, limits, socket, v, name, head, 'connect', () => socket.write('HTTP/1.1 200 Connection Established\r\n\r\n'));
+  if (!v.allowed) return refuse(403, 'Forbidden', denialBody(v.decision, target));
+  return { ok: true, v, name };
+}
+
+async function connect(gw: Gateway, limits: ProxyLimits, req: http.IncomingMessage, socket: net.Socket, head: Buffer): Promise<void> {
+  socket.on('error', () => socket.destroy());
+  const o = await decideConnectRequest(gw, req.url ?? '', req.headers.host);
+  if (!o.ok) { socket.end(o.response); return; }
+  await openTunnel(gw, limits, socket, o.v, o.name, head, 'connect', () => socket.write('HTTP/1.1 200 Connection Established\r\n\r\n'));
 }
 
 /** Connects to the decided address and relays; `onOpen` tells the client the tunnel is up. */

@@ -9,7 +9,8 @@
 // TCP to port 53 never comes here: the helper sends it as DNS over TCP ("D"), answered by us.
 import type net from 'node:net';
 import { canonicalIp } from './address.js';
-import type { Gateway } from './gateway.js';
+import type { Gateway, Verdict } from './gateway.js';
+import { decideConnectRequest } from './http-proxy.js';
 import { judgeFirstFlight } from './relay.js';
 
 export async function acceptTransparent(gw: Gateway, sock: net.Socket, rawIp: string, port: number): Promise<void> {
@@ -23,9 +24,44 @@ export async function acceptTransparent(gw: Gateway, sock: net.Socket, rawIp: st
   }
   const v = await gw.decideConnect({ kind: 'ip', ip, family: ip.includes(':') ? 6 : 4 }, port, 'transparent');
   if (!v.allowed) { sock.end('X\n'); return; }
-  const name = v.host;
+  control(gw, sock, v, v.host, 'transparent');
+}
+
+/**
+ * A CONNECT the helper read on the proxy port ("C <len>" + request head): decided here like any
+ * CONNECT; if allowed, the helper answers 200 and carries the tunnel on its fast path.
+ */
+export async function acceptHelperConnect(gw: Gateway, sock: net.Socket, head: string): Promise<void> {
+  sock.on('error', () => sock.destroy());
+  const lines = head.replace(/\r\n\r\n$/, '').split('\r\n');
+  const m = /^CONNECT (\S+) HTTP\/1\.[01]$/.exec(lines[0] ?? '');
+  const hosts: string[] = [];
+  let bad = !m;
+  for (const l of lines.slice(1)) {
+    const c = l.indexOf(':');
+    if (c <= 0 || /\s/.test(l.slice(0, c))) { bad = true; break; }
+    if (l.slice(0, c).toLowerCase() === 'host') hosts.push(l.slice(c + 1).trim());
+  }
+  if (bad || hosts.length > 1) {
+    const body = 'Cordon egress proxy: malformed CONNECT request\n';
+    reply(sock, `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    return;
+  }
+  const o = await decideConnectRequest(gw, m![1]!, hosts[0]);
+  if (!o.ok) { reply(sock, o.response); return; }
+  control(gw, sock, o.v, o.name, 'connect');
+}
+
+/** "W <len>\n<bytes>": the helper writes the bytes to the client and closes. */
+function reply(sock: net.Socket, response: string): void {
+  const b = Buffer.from(response, 'latin1');
+  sock.end(Buffer.concat([Buffer.from(`W ${b.length}\n`), b]));
+}
+
+/** Tells the helper to connect, then answers its first-flight and close reports. */
+function control(gw: Gateway, sock: net.Socket, v: Verdict, name: string | undefined, via: 'transparent' | 'connect'): void {
   sock.write(`A ${v.connect!.ip} ${v.connect!.port} ${name !== undefined ? 'I' : '-'}\n`);
-  const base = { via: 'transparent', host: name, ip: v.ip, port: v.port, decision: v.decision.decision, rule: v.decision.rule } as const;
+  const base = { via, host: name, ip: v.ip, port: v.port, decision: v.decision.decision, rule: v.decision.rule } as const;
   let buf: Buffer = Buffer.alloc(0);
   let flight: Buffer = Buffer.alloc(0);
   let want = -1;
