@@ -6,7 +6,8 @@
 //   every TCP connection to a non-loopback address, and every UDP packet to port 53, to
 //   cordon-egress (native/net), which Cordon starts inside the namespace. The helper hands each
 //   connection, with its original destination, to this process over a Unix socket; here it is
-//   decided (gateway.ts) and, if allowed, relayed to the address decided on. Tools that honour
+//   decided (gateway.ts); if allowed, the helper connects to the address decided on and splices
+//   the bytes (transparent.ts has the control protocol). Tools that honour
 //   HTTP(S)_PROXY / ALL_PROXY reach the proxy at 127.0.0.1:PPORT in the namespace; tools that
 //   do not (raw sockets, git over ssh, database clients) are captured transparently. DNS is
 //   answered by Cordon (dns.ts) with synthetic addresses that stand for name + real address.
