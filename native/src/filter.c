@@ -9,6 +9,7 @@
  */
 #include "sup.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <sched.h>
@@ -54,7 +55,7 @@ static const int trap_unix[] = { SYS_connect, SYS_bind };
 static const int trap_signal[] = { SYS_kill, SYS_tkill, SYS_tgkill, 424 /* pidfd_send_signal */,
                                    SYS_rt_sigqueueinfo, SYS_rt_tgsigqueueinfo };
 
-static int g_trap_unix, g_trap_signal;
+static int g_trap_unix, g_trap_signal, g_read_fastpath;
 
 static int in_list(const int *l, size_t n, int nr) {
   for (size_t i = 0; i < n; i++) if (l[i] == nr) return 1;
@@ -135,6 +136,21 @@ static void build(struct prog *p) {
   RET(EPERM_);
   RET(SECCOMP_RET_ALLOW);
 
+  if (g_read_fastpath) {
+    /* Plain read-only opens go straight to the kernel, where Landlock's READ_FILE/READ_DIR
+     * grants (computed from the policy, src/sandbox/read-fastpath.ts) decide them. */
+    const uint32_t not_plain = O_ACCMODE | O_CREAT | O_TRUNC | O_PATH | __O_TMPFILE | O_DIRECTORY;
+    emit(p, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_open, 0, 4));
+    LD_ARG_LO(1);
+    emit(p, JUMP(BPF_JMP | BPF_JSET | BPF_K, not_plain, 1, 0));
+    RET(SECCOMP_RET_ALLOW);
+    RET(SECCOMP_RET_USER_NOTIF);
+    emit(p, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 0, 4));
+    LD_ARG_LO(2);
+    emit(p, JUMP(BPF_JMP | BPF_JSET | BPF_K, not_plain, 1, 0));
+    RET(SECCOMP_RET_ALLOW);
+    RET(SECCOMP_RET_USER_NOTIF);
+  }
   for (size_t i = 0; i < sizeof trap_file / sizeof trap_file[0]; i++) nr_ret(p, trap_file[i], SECCOMP_RET_USER_NOTIF);
   if (g_trap_unix)
     for (size_t i = 0; i < sizeof trap_unix / sizeof trap_unix[0]; i++) nr_ret(p, trap_unix[i], SECCOMP_RET_USER_NOTIF);
@@ -144,9 +160,10 @@ static void build(struct prog *p) {
 }
 
 /* Installs the filter with a notification listener. Requires no_new_privs. */
-int install_filter(int tu, int ts, int *listener_out, int *killable_out) {
+int install_filter(int tu, int ts, int rf, int *listener_out, int *killable_out) {
   g_trap_unix = tu;
   g_trap_signal = ts;
+  g_read_fastpath = rf;
   struct prog p = {0};
   build(&p);
   struct sock_fprog fp = { .len = (unsigned short)p.n, .filter = p.f };

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -43,29 +44,39 @@ int landlock_abi(void) {
   return v < 0 ? 0 : (int)v;
 }
 
-int apply_landlock(int abi, const char *const *write_roots) {
+static int add_rule(int rs, const char *path, uint64_t access, int abi) {
+  int fd = open(path, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return 0; /* a path that does not exist (yet) grants nothing */
+  struct ll_path_beneath pb = { .allowed_access = access, .parent_fd = fd };
+  struct stat st;
+  if (fstat(fd, &st) < 0 || S_ISLNK(st.st_mode)) { close(fd); return 0; } /* never through a symlink */
+  if (!S_ISDIR(st.st_mode)) {
+    /* Files can only carry file rights. */
+    pb.allowed_access &= A_EXECUTE | A_WRITE_FILE | A_READ_FILE | (abi >= 3 ? A_TRUNCATE : 0);
+  }
+  int rc = pb.allowed_access ? (int)syscall(445 /* landlock_add_rule */, rs, LL_RULE_PATH_BENEATH, &pb, 0) : 0;
+  int e = errno;
+  close(fd);
+  return rc < 0 ? -e : 0;
+}
+
+int apply_landlock(int abi, const char *const *write_roots, const char *const *read_grants, const char *const *list_grants) {
   uint64_t write_set = A_WRITE_FILE | A_REMOVE_DIR | A_REMOVE_FILE | A_MAKE_CHAR | A_MAKE_DIR | A_MAKE_REG |
                        A_MAKE_SOCK | A_MAKE_FIFO | A_MAKE_BLOCK | A_MAKE_SYM;
   if (abi >= 2) write_set |= A_REFER;
   if (abi >= 3) write_set |= A_TRUNCATE;
-  struct ll_ruleset_attr attr = { .handled_access_fs = write_set };
+  struct ll_ruleset_attr attr = { .handled_access_fs = write_set | (read_grants ? A_READ_FILE | A_READ_DIR : 0) };
   size_t attr_size = sizeof attr;
   if (abi >= 6) attr.scoped = SCOPE_ABSTRACT_UNIX | SCOPE_SIGNAL;
   else attr_size = offsetof(struct ll_ruleset_attr, scoped);
   if (abi < 4) attr_size = offsetof(struct ll_ruleset_attr, handled_access_net);
   int rs = (int)syscall(444, &attr, attr_size, 0);
   if (rs < 0) return -errno;
-  for (const char *const *r = write_roots; *r; r++) {
-    int fd = open(*r, O_PATH | O_CLOEXEC);
-    if (fd < 0) continue; /* a root that does not exist yet grants nothing */
-    struct ll_path_beneath pb = { .allowed_access = write_set, .parent_fd = fd };
-    /* Files (not directories) can only carry file rights. */
-    if (syscall(445 /* landlock_add_rule */, rs, LL_RULE_PATH_BENEATH, &pb, 0) < 0) {
-      pb.allowed_access = A_WRITE_FILE | (abi >= 3 ? A_TRUNCATE : 0);
-      if (syscall(445, rs, LL_RULE_PATH_BENEATH, &pb, 0) < 0) { int e = errno; close(fd); close(rs); return -e; }
-    }
-    close(fd);
-  }
+  int rc = 0;
+  for (const char *const *r = write_roots; *r && !rc; r++) rc = add_rule(rs, *r, write_set, abi);
+  for (const char *const *r = read_grants; r && *r && !rc; r++) rc = add_rule(rs, *r, A_READ_FILE, abi);
+  for (const char *const *r = list_grants; r && *r && !rc; r++) rc = add_rule(rs, *r, A_READ_DIR, abi);
+  if (rc) { close(rs); return rc; }
   if (syscall(446 /* landlock_restrict_self */, rs, 0) < 0) { int e = errno; close(rs); return -e; }
   close(rs);
   return 0;

@@ -55,8 +55,8 @@ void rules_frame(uint8_t t, struct rd *r);
 
 struct spec {
   uint32_t opts;
-  char **argv, **envp, **wroots;
-  size_t argc, envc, nw;
+  char **argv, **envp, **wroots, **rgrants, **lgrants;
+  size_t argc, envc, nw, nr, nl;
   char *cwd;
   int cg_fds[8];
   int ncg;
@@ -89,6 +89,13 @@ static void read_spec(void) {
       case 'A': push(&S.argv, &S.argc, r_str(&r, NULL)); break;
       case 'E': push(&S.envp, &S.envc, r_str(&r, NULL)); break;
       case 'W': push(&S.wroots, &S.nw, r_str(&r, NULL)); break;
+      case 'L': {
+        uint32_t rights = r_u32(&r);
+        const char *path = r_str(&r, NULL);
+        if (rights & 1) push(&S.rgrants, &S.nr, path);
+        if (rights & 2) push(&S.lgrants, &S.nl, path);
+        break;
+      }
       case 'P': { extern char **g_protected; extern size_t g_nprotected; push(&g_protected, &g_nprotected, r_str(&r, NULL)); break; }
       case 'R': case 'D': rules_frame(t, &r); break;
       case 'C': S.cwd = (char *)r_str(&r, NULL); break;
@@ -139,15 +146,21 @@ static void run_command(int sp) {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) cmd_fail(sp, "prctl(PR_SET_NO_NEW_PRIVS) failed: %m");
   if (drop_caps() < 0) cmd_fail(sp, "dropping capabilities failed: %m");
   int abi = (S.opts & OPT_FAULT_NO_LANDLOCK) ? 0 : landlock_abi();
+  /* The read fast path is only sound with Landlock holding the read boundary. */
+  int fastpath = 0;
   if (abi > 0) {
     const char *none[] = { NULL };
-    int rc = apply_landlock(abi, S.wroots ? (const char *const *)S.wroots : none);
+    int want = (S.opts & OPT_READ_FASTPATH) != 0;
+    const char *const *rg = want ? (S.rgrants ? (const char *const *)S.rgrants : none) : NULL;
+    const char *const *lg = want ? (S.lgrants ? (const char *const *)S.lgrants : none) : NULL;
+    int rc = apply_landlock(abi, S.wroots ? (const char *const *)S.wroots : none, rg, lg);
     if (rc < 0 && !(S.opts & OPT_DEGRADE_LANDLOCK)) cmd_fail(sp, "Landlock restrict_self failed: %s", strerror(-rc));
+    fastpath = rc == 0 && want;
   } else if (!(S.opts & OPT_DEGRADE_LANDLOCK)) {
     cmd_fail(sp, "Landlock is not available on this kernel (needs 5.13+ with landlock in the LSM list)");
   }
   int lfd, killable;
-  int rc = install_filter((S.opts & OPT_TRAP_UNIX) != 0, (S.opts & OPT_TRAP_SIGNAL) != 0, &lfd, &killable);
+  int rc = install_filter((S.opts & OPT_TRAP_UNIX) != 0, (S.opts & OPT_TRAP_SIGNAL) != 0, fastpath, &lfd, &killable);
   if (rc < 0) cmd_fail(sp, "installing the seccomp filter failed: %s", strerror(-rc));
   /* Hand the listener to the supervisor, then forget it: the sandbox never holds it. */
   char ok[2] = { killable ? 'K' : 'O', 0 };
@@ -195,6 +208,23 @@ static void init_main(int go_r, int ready_w, int status_w, int sp) {
   else {
     struct stat st;
     if (stat("/dev/shm", &st) == 0) mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+    /* Cordon's own state (audit log, trash, state directory) disappears from the sandbox's
+     * view: an empty read-only tmpfs over directories, /dev/null over files. The supervisor's
+     * hard deny stays as a second layer; and reads of these paths need no special case. */
+    extern char **g_protected;
+    extern size_t g_nprotected;
+    for (size_t i = 0; i < g_nprotected && !err; i++) {
+      struct stat pst;
+      if (lstat(g_protected[i], &pst) < 0) continue;
+      if (S_ISDIR(pst.st_mode)) {
+        if (mount("cordon-hidden", g_protected[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0500") < 0)
+          err = "hiding Cordon's state directory from the sandbox failed";
+      } else if (S_ISREG(pst.st_mode)) {
+        if (mount("/dev/null", g_protected[i], NULL, MS_BIND, NULL) < 0 ||
+            mount(NULL, g_protected[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL) < 0)
+          err = "hiding Cordon's audit file from the sandbox failed";
+      }
+    }
     sethostname("cordon", 6);
     if (S.opts & OPT_NEWNET) lo_up();
     for (int i = 0; i < S.ncg; i++) {

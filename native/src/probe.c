@@ -40,7 +40,7 @@ static int probe_landlock_restrict(void) {
   if (p == 0) {
     prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     const char *none[] = { NULL };
-    _exit(apply_landlock(landlock_abi(), none) == 0 ? 0 : 1);
+    _exit(apply_landlock(landlock_abi(), none, none, none) == 0 ? 0 : 1);
   }
   return child_status(p) == 0;
 }

@@ -43,6 +43,8 @@ enum {
   OPT_FAULT_NO_LANDLOCK = 1 << 6,
   /* Node starts egress in the new network namespace before the command runs ('N' / 'H'). */
   OPT_EGRESS = 1 << 7,
+  /* Read-only opens are left to Landlock READ_FILE/READ_DIR grants ('L' messages). */
+  OPT_READ_FASTPATH = 1 << 8,
 };
 
 /* ---- proto.c: length-prefixed frames on the control socket ---- */
@@ -66,13 +68,14 @@ __attribute__((noreturn)) void die(const char *fmt, ...) __attribute__((format(p
 
 /* ---- filter.c ---- */
 /* Builds the single filter (static denies + user-notify traps). */
-int install_filter(int trap_unix, int trap_signal, int *listener_out, int *killable_out);
+int install_filter(int trap_unix, int trap_signal, int read_fastpath, int *listener_out, int *killable_out);
 int syscall_is_trapped(int nr);
 
 /* ---- landlock.c ---- */
 int landlock_abi(void);
 /* Applies the coarse boundary; write_roots NULL-terminated. Returns 0 or -errno. */
-int apply_landlock(int abi, const char *const *write_roots);
+/* read_grants / list_grants: NULL when reads are not handled by Landlock (no fast path). */
+int apply_landlock(int abi, const char *const *write_roots, const char *const *read_grants, const char *const *list_grants);
 
 /* ---- notify.c ---- */
 extern int g_notify_fd;

@@ -21,6 +21,8 @@ export const OPT = {
   FAULT_NO_LANDLOCK: 1 << 6,
   /** Node starts egress in the sandbox's network namespace before the command runs. */
   EGRESS: 1 << 7,
+  /** Read-only opens left to Landlock grants (the read fast path). */
+  READ_FASTPATH: 1 << 8,
 } as const;
 
 /** Answer decisions (native/src/sup.h ANS_*). */

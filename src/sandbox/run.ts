@@ -25,6 +25,8 @@ export interface RunCommandOptions {
   onSupervisorPid?: (pid: number) => void;
   /** Start Cordon egress when the policy allows any network (default true); false: loopback only. */
   egress?: boolean;
+  /** Leave plain read-only opens to Landlock when the policy allows it exactly (default true). */
+  readFastPath?: boolean;
 }
 
 export async function runCommand(o: RunCommandOptions): Promise<RunSandboxResult & { session: string; auditFile: string }> {
@@ -85,6 +87,7 @@ export async function runCommand(o: RunCommandOptions): Promise<RunSandboxResult
       ...(o.stdio ? { stdio: o.stdio } : {}),
       ...(o.onSupervisorPid ? { onSupervisorPid: o.onSupervisorPid } : {}),
       ...(onNetns ? { onNetns } : {}),
+      ...(o.readFastPath === false ? { readFastPath: false } : {}),
     }).finally(async () => {
       await egress?.close().catch(() => {});
       if (resolvDir) rmSync(resolvDir, { recursive: true, force: true });

@@ -17,6 +17,7 @@ import type { AuditEventInput, AuditSink } from '../audit/index.js';
 import { answerFor, decideQuestion, describe, opsFromMask, type Answer, type Question, parseQuestion } from './decide.js';
 import { ANS, FrameReader, FrameSplitter, FrameWriter, TO_SUPERVISOR } from './protocol.js';
 import { buildSpec, encodeSpec, type Degradable } from './spec.js';
+import { readFastPath } from './read-fastpath.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const SUPERVISOR_PATH = join(ROOT, 'native', 'build', 'cordon-supervisor');
@@ -70,6 +71,8 @@ export interface RunSandboxOptions {
   /** Called once the network namespace exists (init's pid); returns the command's extra
    * environment and a resolv.conf file to bind over /etc/resolv.conf. Enables egress. */
   onNetns?: (initPid: number) => Promise<{ env: Record<string, string>; resolvConfPath?: string }>;
+  /** Leave plain read-only opens to Landlock when the policy allows it exactly (default true). */
+  readFastPath?: boolean;
 }
 
 export type StdioSlot = 'inherit' | 'ignore' | number;
@@ -101,7 +104,10 @@ export function runSandbox(o: RunSandboxOptions): Promise<RunSandboxResult> {
     return Promise.reject(new SandboxError(`the native supervisor ${sup} is missing; run \`npm install\` (it builds native/ with the system C compiler)`));
   }
   const session = o.session ?? newSessionId();
-  const spec = buildSpec({ policy: o.policy.policy, argv: o.argv, env: o.env, cwd: o.cwd, degraded: o.degraded ?? [], protectedPaths: o.protectedPaths ?? [], fault: process.env.CORDON_TEST_FAULT, egress: o.onNetns !== undefined });
+  // Protected paths are over-mounted (hidden) inside the sandbox, so they need no carve-out here.
+  const fast = o.readFastPath === false ? undefined : readFastPath(o.policy, []);
+  const spec = buildSpec({
+    readGrants: fast?.on ? fast.grants : undefined, policy: o.policy.policy, argv: o.argv, env: o.env, cwd: o.cwd, degraded: o.degraded ?? [], protectedPaths: o.protectedPaths ?? [], fault: process.env.CORDON_TEST_FAULT, egress: o.onNetns !== undefined });
   const cg = o.cgroupProcsFds ?? [];
   // An empty environment: the supervisor needs none, and its sandbox init inherits it.
   const child = spawn(sup, [], { stdio: [...(o.stdio ?? ['inherit', 'inherit', 'inherit']), 'pipe', ...cg], detached: false, env: {} });

@@ -7,6 +7,7 @@
 // a pattern starting with a wildcard makes "/" a root (no coarse write boundary).
 import { compileGlob, expandBraces, FILE_OPS, type Policy } from '../policy/index.js';
 import { FrameWriter, OPT, TO_SUPERVISOR } from './protocol.js';
+import type { ReadGrants } from './read-fastpath.js';
 
 export const DEGRADABLE = ['landlock', 'exec-verify'] as const;
 export type Degradable = (typeof DEGRADABLE)[number];
@@ -26,6 +27,8 @@ export interface SpecInput {
   fault?: string | undefined;
   /** Start egress (src/net) in the sandbox's network namespace before the command runs. */
   egress?: boolean;
+  /** Landlock read grants for the read fast path (src/sandbox/read-fastpath.ts); absent: off. */
+  readGrants?: ReadGrants | undefined;
 }
 
 /** Native rule kinds (native/src/rules.h RK_*). */
@@ -75,6 +78,7 @@ export function nativeFileRules(policy: Policy): NativeRules {
 
 export interface SandboxSpec {
   native: NativeRules;
+  readGrants?: ReadGrants | undefined;
   options: number;
   argv: string[];
   env: string[];
@@ -108,12 +112,14 @@ export function buildSpec(i: SpecInput): SandboxSpec {
   // cordon run refuse to start, never weaken it without an explicit --allow-degraded.
   if (i.fault === 'no-landlock') options |= OPT.FAULT_NO_LANDLOCK;
   if (i.egress) options |= OPT.EGRESS;
+  if (i.readGrants) options |= OPT.READ_FASTPATH;
   for (const d of i.degraded ?? []) {
     if (d === 'landlock') options |= OPT.DEGRADE_LANDLOCK;
     if (d === 'exec-verify') options |= OPT.DEGRADE_PTRACE_EXEC;
   }
   return {
     native: nativeFileRules(i.policy),
+    ...(i.readGrants ? { readGrants: i.readGrants } : {}),
     options,
     argv: [...i.argv],
     env: Object.entries(i.env).map(([k, v]) => `${k}=${v}`),
@@ -133,6 +139,12 @@ export function encodeSpec(s: SandboxSpec, cgroupFds: number[]): Buffer {
   for (const e of s.env) frames.push(new FrameWriter(T.env).str(e).frame());
   for (const w of s.writeRoots) frames.push(new FrameWriter(T.writeRoot).str(w).frame());
   for (const p of s.protectedPaths) frames.push(new FrameWriter(T.protectedPath).str(p).frame());
+  if (s.readGrants) {
+    const rights = new Map<string, number>();
+    for (const p of s.readGrants.read) rights.set(p, (rights.get(p) ?? 0) | 1);
+    for (const p of s.readGrants.list) rights.set(p, (rights.get(p) ?? 0) | 2);
+    for (const [p, r] of [...rights].sort()) frames.push(new FrameWriter('L').u32(r).str(p).frame());
+  }
   for (const r of s.native.rules) {
     const w = new FrameWriter('R').u32(r.mask).u32(r.kind).u32(r.errno).u32(r.patterns.length);
     for (const p of r.patterns) w.str(p);

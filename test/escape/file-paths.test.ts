@@ -9,45 +9,64 @@ import { layout, policyYaml, probeResult, PROBE, requireSandbox, sandboxRun, STA
 
 before(requireSandbox);
 
+// Read attacks run in both modes: the read fast path (Landlock decides plain read-only opens)
+// and every open trapped (the supervisor decides).
+let FAST = true;
 async function both(argv: (l: ReturnType<typeof layout>) => string[], prep?: (l: ReturnType<typeof layout>) => void) {
   // Separate trees: the control run must not see (or undo) the blocked run's world.
   const l = layout();
   const lc = layout();
   prep?.(l);
   prep?.(lc);
-  const blocked = await sandboxRun(policyYaml(l), argv(l), l.work);
-  const control = await sandboxRun(policyYaml(lc, { secretDenied: false }), argv(lc), lc.work);
+  const blocked = await sandboxRun(policyYaml(l), argv(l), l.work, { readFastPath: FAST });
+  const control = await sandboxRun(policyYaml(lc, { secretDenied: false }), argv(lc), lc.work, { readFastPath: FAST });
   return { l, lc, blocked, control };
 }
 
-test('dot-dot traversal from the project into a denied directory reads nothing', async () => {
-  const { blocked, control } = await both((l) => ['/bin/cat', `${l.work}/../secret/file`]);
-  assert.doesNotMatch(blocked.stdout, /SECRET/);
-  assert.match(blocked.stderr, /Permission denied/);
-  assert.match(control.stdout, /SECRET data/);
-});
+for (const fast of [true, false]) {
+  const mode = fast ? 'read fast path' : 'trapped opens';
+  test(`dot-dot traversal from the project into a denied directory reads nothing (${mode})`, async () => {
+    FAST = fast;
+    const { blocked, control } = await both((l) => ['/bin/cat', `${l.work}/../secret/file`]);
+    assert.doesNotMatch(blocked.stdout, /SECRET/);
+    assert.match(blocked.stderr, /Permission denied/);
+    assert.match(control.stdout, /SECRET data/);
+  });
 
-test('symlink in the project pointing into a denied directory: the read is decided on the target', async () => {
-  const { blocked, control } = await both((l) => ['/bin/cat', `${l.work}/link`], (l) => symlinkSync(l.secretFile, join(l.work, 'link')));
-  assert.doesNotMatch(blocked.stdout, /SECRET/);
-  assert.match(control.stdout, /SECRET data/);
-});
+  test(`symlink in the project pointing into a denied directory: the read is decided on the target (${mode})`, async () => {
+    FAST = fast;
+    const { blocked, control } = await both((l) => ['/bin/cat', `${l.work}/link`], (l) => symlinkSync(l.secretFile, join(l.work, 'link')));
+    assert.doesNotMatch(blocked.stdout, /SECRET/);
+    assert.match(control.stdout, /SECRET data/);
+  });
 
-test('creating a hardlink to a denied file is refused (no new name appears)', async () => {
-  const { l, blocked } = await both((x) => ['/bin/ln', x.secretFile, `${x.work}/hl`]);
-  assert.notEqual(blocked.code, 0);
-  assert.equal(existsSync(join(l.work, 'hl')), false);
-  // control: same command, secret allowed, link appears and reads the secret
-  const l2 = layout();
-  const control = await sandboxRun(policyYaml(l2, { secretDenied: false }), ['/bin/sh', '-c', `ln ${l2.secretFile} ${l2.work}/hl && cat ${l2.work}/hl`], l2.work);
-  assert.match(control.stdout, /SECRET data/);
-});
+  test(`creating a hardlink to a denied file is refused (no new name appears) (${mode})`, async () => {
+    FAST = fast;
+    const { l, blocked } = await both((x) => ['/bin/ln', x.secretFile, `${x.work}/hl`]);
+    assert.notEqual(blocked.code, 0);
+    assert.equal(existsSync(join(l.work, 'hl')), false);
+    // control: same command, secret allowed, link appears and reads the secret
+    const l2 = layout();
+    const control = await sandboxRun(policyYaml(l2, { secretDenied: false }), ['/bin/sh', '-c', `ln ${l2.secretFile} ${l2.work}/hl && cat ${l2.work}/hl`], l2.work);
+    assert.match(control.stdout, /SECRET data/);
+  });
 
-test('/proc/self/root re-open of a denied path is decided on the real path', async () => {
-  const { blocked, control } = await both((l) => ['/bin/cat', `/proc/self/root${l.secretFile}`]);
-  assert.doesNotMatch(blocked.stdout, /SECRET/);
-  assert.match(control.stdout, /SECRET data/);
-});
+  test(`/proc/self/root re-open of a denied path is decided on the real path (${mode})`, async () => {
+    FAST = fast;
+    const { blocked, control } = await both((l) => ['/bin/cat', `/proc/self/root${l.secretFile}`]);
+    assert.doesNotMatch(blocked.stdout, /SECRET/);
+    assert.match(control.stdout, /SECRET data/);
+  });
+
+  test(`a static binary with raw syscalls (no libc, no loader) is held to the same rules (${mode})`, async () => {
+    FAST = fast;
+    const { blocked, control } = await both((l) => [STATIC_RAW, l.secretFile]);
+    assert.equal(probeResult(blocked.stdout).result, '-13');
+    assert.doesNotMatch(blocked.stdout, /SECRET/);
+    assert.match(control.stdout, /data=SECRET data/);
+  });
+
+}
 
 test('/proc/self/fd re-open cannot upgrade a read-only open to a write', async () => {
   const l = layout();
@@ -64,13 +83,6 @@ test('/proc/self/fd re-open cannot upgrade a read-only open to a write', async (
   const control = await sandboxRun(policyYaml(l), [PROBE, 'procfd_write', ro], l.work);
   assert.equal(probeResult(control.stdout).result, 'ok');
   assert.equal(readFileSync(ro, 'utf8'), 'PWNED\n');
-});
-
-test('a static binary with raw syscalls (no libc, no loader) is held to the same rules', async () => {
-  const { blocked, control } = await both((l) => [STATIC_RAW, l.secretFile]);
-  assert.equal(probeResult(blocked.stdout).result, '-13');
-  assert.doesNotMatch(blocked.stdout, /SECRET/);
-  assert.match(control.stdout, /data=SECRET data/);
 });
 
 test('writes into a denied directory through a symlinked parent leave it unchanged', async () => {
