@@ -13,6 +13,7 @@ interface RunOpts extends PolicyVarOptions {
   jsonEvents?: string;
   allowDegraded: string[];
   verbose?: boolean;
+  trapAllReads?: boolean;
 }
 
 function usage(msg: string): Error {
@@ -30,6 +31,7 @@ export function registerRunCommands(program: Command): void {
     .option('--audit <FILE>', 'audit log file (default: a per-session file under the state directory)')
     .option('--json-events <FD>', 'write each decision as a JSON line to this open file descriptor')
     .option('--allow-degraded <NAME>', 'run without a protection this host lacks, by name: landlock, exec-verify (repeatable)', collect, [])
+    .option('--trap-all-reads', 'decide (and record) every read-only open in the supervisor instead of leaving plain reads to Landlock')
     .option('-v, --verbose', 'print the session id, audit file and environment removals on stderr')
     .action(async (command: string[], opts: RunOpts) => {
       const sandbox = await import('../sandbox/index.js');
@@ -60,6 +62,7 @@ export function registerRunCommands(program: Command): void {
           cwd: process.cwd(),
           degraded: opts.allowDegraded as never,
           approver: (r) => requestApproval(r),
+          ...(opts.trapAllReads ? { readFastPath: false } : {}),
           ...(opts.audit ? { auditFile: opts.audit } : {}),
           ...(onEvent ? { onEvent } : {}),
           ...(verbose ? { verbose } : {}),
