@@ -88,3 +88,18 @@ test('audit show, query filters and report read the session log', async (t) => {
   assert.match(rep.stdout, /evil\.example\.invalid {2}1 connection, 1 denied/);
   assert.equal(runCli(['audit', 'report', 'no-such-session', file], env).status, 1);
 });
+
+test('audit rotate-key switches the chain to a new key; verify needs both keys', async (t) => {
+  const { buildChain, writeHmacKey } = await import('./helpers/chain.js');
+  const { join: j } = await import('node:path');
+  const dir = tempDir(t);
+  const c = await buildChain(dir, 3);
+  const k2 = writeHmacKey(j(dir, 'k2'));
+  const rot = runCli(['audit', 'rotate-key', c.file, '--key', c.keyFile, '--new-key', k2]);
+  assert.equal(rot.status, 0, rot.stderr);
+  assert.match(rot.stdout, /^rotated .*: key [0-9a-f]{32} → [0-9a-f]{32}, new chain [0-9a-f]{32}/);
+  assert.equal(runCli(['audit', 'verify', c.file, '--key', c.keyFile, '--key', k2]).status, 0);
+  const one = runCli(['audit', 'verify', c.file, '--key', c.keyFile]);
+  assert.equal(one.status, 1);
+  assert.match(one.stdout, /wrong key/);
+});
