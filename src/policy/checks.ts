@@ -90,6 +90,8 @@ export function checkPolicy(p: Policy): Problem[] {
   for (const s of UNENFORCED_SECTIONS) {
     if (p[s] !== undefined) out.push({ path: [s], message: `the ${s} section is recognised but no part of this Cordon version enforces it yet; remove it rather than run with rules nobody applies` });
   }
+  // In-process tool guards (src/sdk) do not exist yet: tool_rules would be decided by nobody.
+  if (p.tool_rules !== undefined && p.tool_rules.length > 0) out.push({ path: ['tool_rules'], message: 'tool_rules are recognised but no part of this Cordon version enforces them yet (they are for the in-process SDK guards); remove them rather than run with rules nobody applies' });
   return out;
 }
 
