@@ -57,6 +57,12 @@ export interface CheckerOptions {
    * file whose earlier chains were rotated away from; it still verifies the last chain fully).
    */
   skipUnknownKeys?: boolean;
+  /**
+   * Chain heads known from elsewhere (an OTLP export, a checkpoint printed earlier): sequence
+   * number → MAC. Each must be found among the verified entries; this catches a tail cut off at
+   * an entry boundary, which the file alone cannot show while the chain is open.
+   */
+  expectHeads?: Map<number, string>;
 }
 
 interface Pending { seq: number; prev: string; mac: string; k: string }
@@ -69,6 +75,8 @@ export class ChainChecker {
   checkpoints = 0;
   checkpointsVerified = 0;
   lastSignedSeq = -1;
+  /** For expectHeads: the MAC seen at each expected sequence number. */
+  readonly headsSeen = new Map<number, string[]>();
   closed = false;
   chains: { chain: string; alg: string; key: string; firstSeq: number; lastSeq: number }[] = [];
   notes: string[] = [];
@@ -211,6 +219,11 @@ export class ChainChecker {
     if (hdr.k !== 'checkpoint') st.sinceCheckpoint++;
     st.nextSeq = hdr.seq + 1;
     st.lastMac = macField;
+    if (this.opts.expectHeads?.has(hdr.seq)) {
+      const seen = this.headsSeen.get(hdr.seq) ?? [];
+      seen.push(macField);
+      this.headsSeen.set(hdr.seq, seen);
+    }
     st.lastKind = hdr.k;
     const c = this.chains[this.chains.length - 1];
     if (c) c.lastSeq = hdr.seq;

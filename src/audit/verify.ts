@@ -20,6 +20,8 @@ export interface VerifyOptions {
   allowOpen?: boolean;
   /** Do not add rotated predecessors of the files given. */
   exactFiles?: boolean;
+  /** Heads recorded elsewhere (seq → MAC) that the chain must contain (see CheckerOptions). */
+  expectHeads?: Map<number, string>;
 }
 
 export type ChainStatus = 'intact' | 'open' | 'truncated' | 'broken';
@@ -62,7 +64,7 @@ function begin(files: string[], opts: VerifyOptions): Run {
   const all = opts.exactFiles ? files : [...new Set(files.flatMap((f) => (/\.\d{6,}$/.test(f) ? [f] : expandRotated(f))))];
   const publicKeys = opts.publicKeys ?? new Map<string, KeyObject>();
   const mode = opts.keys.length && publicKeys.size ? 'hmac+public' : opts.keys.length ? 'hmac' : 'public';
-  const checker = new ChainChecker({ keys: opts.keys, publicKeys, explicitKeys: !!opts.explicitKeys });
+  const checker = new ChainChecker({ keys: opts.keys, publicKeys, explicitKeys: !!opts.explicitKeys, ...(opts.expectHeads ? { expectHeads: opts.expectHeads } : {}) });
   return { all, checker, mode, truncation: null };
 }
 
@@ -135,6 +137,16 @@ export async function verifyChainFilesParallel(
 function finish(run: Run, opts: VerifyOptions): VerifyReport {
   const { checker, all, mode, truncation } = run;
   checker.finish();
+  if (!checker.bad && opts.expectHeads) {
+    for (const [seq, mac] of opts.expectHeads) {
+      const seen = checker.headsSeen.get(seq) ?? [];
+      if (seen.includes(mac)) continue;
+      checker.bad = seen.length
+        ? { file: all[all.length - 1] ?? '', line: 0, offset: 0, seq, reason: 'edited', message: `entry ${seq} is not the one recorded elsewhere (its MAC is ${seen[0]!.slice(0, 16)}…, the recorded head ${mac.slice(0, 16)}…): the chain was replaced from that point` }
+        : { file: all[all.length - 1] ?? '', line: 0, offset: 0, seq, reason: 'truncated', message: `truncated: entry ${seq} (MAC ${mac.slice(0, 16)}…, recorded elsewhere) is missing: the chain was cut after entry ${checker.state ? checker.state.nextSeq - 1 : '?'}` };
+      break;
+    }
+  }
   const st = checker.state;
   let status: ChainStatus = 'intact';
   let firstBad = checker.bad;

@@ -15,7 +15,7 @@ function out(s: string): void {
   process.stdout.write(s.endsWith('\n') ? s : s + '\n');
 }
 
-interface VerifyCliOpts { key: string[]; keyEnv?: string; publicKey: string[]; allowOpen?: boolean; json?: boolean; exact?: boolean }
+interface VerifyCliOpts { key: string[]; keyEnv?: string; publicKey: string[]; allowOpen?: boolean; json?: boolean; exact?: boolean; head: string[] }
 interface QueryCliOpts {
   db?: string; since?: string; until?: string; session?: string; kind: string[]; decision: string[];
   path?: string; domain?: string; limit: string; json?: boolean;
@@ -57,6 +57,7 @@ export function registerAuditCommands(program: Command): void {
     .option('--key-env <NAME>', 'environment variable holding the HMAC key')
     .option('--public-key <FILE>', 'check signed checkpoints with this Ed25519 public key (.pub or PEM); alone: no HMAC key needed', collect, [])
     .option('--allow-open', 'accept a chain without a close entry (a log that is still being written)')
+    .option('--head <SEQ:MAC>', 'a chain head recorded elsewhere (OTLP export, earlier checkpoint) that must be present (repeatable)', collect, [])
     .option('--exact', 'check only the files named (no rotated predecessors)')
     .option('--json', 'machine-readable report')
     .action(async (files: string[], o: VerifyCliOpts) => {
@@ -76,7 +77,13 @@ export function registerAuditCommands(program: Command): void {
         for (const p of d.problems) process.stderr.write(`cordon: warning: ${p}\n`);
         if (keys.length === 0) throw usage(`no HMAC key found at ${a.defaultKeyFile()}; pass --key FILE (the key the writer used) or --public-key FILE (to check signed checkpoints)`);
       }
-      const r = await a.verifyChainFilesParallel(files, { keys, publicKeys, explicitKeys: explicit, allowOpen: !!o.allowOpen, exactFiles: !!o.exact });
+      const expectHeads = new Map<number, string>();
+      for (const h of o.head) {
+        const m = /^(\d+):([0-9a-f]{64}|[0-9a-f]{128})$/.exec(h);
+        if (!m) throw usage(`--head takes SEQ:MAC (a sequence number and the hex MAC of that entry), got "${h}"`);
+        expectHeads.set(Number(m[1]), m[2]!);
+      }
+      const r = await a.verifyChainFilesParallel(files, { keys, publicKeys, explicitKeys: explicit, allowOpen: !!o.allowOpen, exactFiles: !!o.exact, ...(expectHeads.size ? { expectHeads } : {}) });
       if (o.json) out(JSON.stringify(r, null, 2));
       else {
         out(r.summary);

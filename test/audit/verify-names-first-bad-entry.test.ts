@@ -119,3 +119,20 @@ test('garbage, binary data, an empty file and huge lines get a verdict, not a cr
     assert.match(r.summary, re, `${name}: ${r.summary}`);
   }
 });
+
+test('an open chain cut at an entry boundary passes --allow-open alone, and fails against a head recorded elsewhere', async (t) => {
+  const { lines, check, c } = await setup(t);
+  const { verifyChainFiles, readKeyFile } = await import('../../src/audit/index.js');
+  const head = JSON.parse(lines[8]!) as { seq: number; mac: string };
+  const out = join(c.dir, 'cut.jsonl');
+  writeFileSync(out, lines.slice(0, 6).join('\n') + '\n'); // open chain, entries 6.. removed
+  const keys = [readKeyFile(c.keyFile)];
+  assert.equal(verifyChainFiles([out], { keys, explicitKeys: true, allowOpen: true }).ok, true, 'control: without an anchor the cut is invisible');
+  const r = verifyChainFiles([out], { keys, explicitKeys: true, allowOpen: true, expectHeads: new Map([[head.seq, head.mac]]) });
+  assert.equal(r.ok, false);
+  assert.equal(r.firstBad?.reason, 'truncated');
+  assert.match(r.summary, new RegExp(`entry ${head.seq} .* is missing`));
+  const full = verifyChainFiles([c.file], { keys, explicitKeys: true, expectHeads: new Map([[head.seq, head.mac]]) });
+  assert.equal(full.ok, true, full.summary);
+  void check;
+});
