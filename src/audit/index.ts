@@ -1,5 +1,5 @@
 // Public surface of the audit part: the event model, the durable fail-closed chain writer,
-// verification, and the sinks built on committed entries.
+// verification, and the sinks built on committed entries (SQLite index, OTLP, session report).
 import { AuditWriter } from './writer.js';
 import { ThreadedAuditWriter } from './threaded.js';
 import type { AuditKeySpec, AuditSink, OpenAuditLogOptions } from './types.js';
@@ -10,10 +10,11 @@ export type {
 } from './types.js';
 export { EVENT_KINDS } from './types.js';
 export { AuditError, type AuditErrorCode } from './errors.js';
+
+// Writing.
 export { AuditWriter, rotatedName } from './writer.js';
 export { ThreadedAuditWriter } from './threaded.js';
-export { stateDir, defaultKeyFile, keyArchiveDir, keyFingerprint, readKeyFile, readKeyEnv } from './key.js';
-export { scanLines, MAX_LINE_BYTES, type LineSink } from './scan.js';
+export { stateDir, defaultKeyFile, keyArchiveDir, keyFingerprint, readKeyFile, readKeyEnv, defaultVerifierKeys, type LoadedKey } from './key.js';
 
 /**
  * Opens (creating or resuming) an audit chain. Resolves once the genesis or resume entry is on
@@ -33,10 +34,13 @@ export interface AuditLog extends AuditSink {
   readonly nextSeq: number;
   rotateKey(key: AuditKeySpec): Promise<void>;
 }
-export { verifyChainFiles, expandRotated, type VerifyOptions, type VerifyReport, type ChainStatus } from './verify.js';
+
+// Reading and verifying.
+export { scanLines, MAX_LINE_BYTES, type LineSink } from './scan.js';
+export { verifyChainFiles, verifyChainFilesParallel, expandRotated, type VerifyOptions, type VerifyReport, type ChainStatus } from './verify.js';
 export type { BadEntry, Verdict } from './chain-check.js';
-export { defaultVerifierKeys, type LoadedKey } from './key.js';
+
+// Sinks and reports.
 export { AuditIndex, sqliteForwarder, parseTime, hostOf, type IndexedEvent, type QueryFilter } from './sqlite-index.js';
 export { buildSessionReport, formatSessionReport, type SessionReport } from './report.js';
 export { otlpForwarder, type OtlpOptions, type OtlpForwarder } from './otlp.js';
-export { verifyChainFilesParallel } from './verify.js';
