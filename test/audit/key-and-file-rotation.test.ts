@@ -100,7 +100,8 @@ test('checkpoints are also written on a timer, not only every N entries', async 
   const file = join(dir, 'a.jsonl');
   const w = await openAuditLog({ file, key: { file: k }, checkpoint: { signingKeyFile: s.privateFile, everyN: 0, everyMs: 50 } });
   await w.append(event(1));
-  await new Promise((r) => setTimeout(r, 200));
+  // Several timer periods, generous for a loaded CI machine.
+  for (let i = 0; i < 40 && !/"k":"checkpoint"[^\n]*\n$/.test(readFileSync(file, 'utf8')); i++) await new Promise((r) => setTimeout(r, 50));
   await w.flush();
   const count = () => (readFileSync(file, 'utf8').match(/"k":"checkpoint"/g) ?? []).length;
   const n = count();
