@@ -559,7 +559,12 @@ int main(int argc, char **argv) {
     for (int i = 0; i < NL; i++) {
       if (!(p[i].revents & POLLIN)) continue;
       int fd = accept4(ls[i].fd, NULL, NULL, SOCK_CLOEXEC);
-      if (fd < 0) continue; /* EMFILE and friends: the client sees a reset, we keep serving */
+      if (fd < 0) {
+        /* EMFILE and friends: back off instead of spinning on a listener that stays readable;
+         * the waiting clients are served once descriptors free up. */
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) usleep(10000);
+        continue;
+      }
       int one = 1;
       setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       struct conn *c = malloc(sizeof *c);

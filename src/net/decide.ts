@@ -66,7 +66,8 @@ export class NetDecider {
   }
 
   private probe: number[] | undefined;
-  private probePorts(): number[] {
+  /** Every port a rule mentions (and range ends), plus one no rule mentions. */
+  probePorts(): number[] {
     if (this.probe) return this.probe;
     const set = new Set<number>();
     for (const r of this.compiled.policy.network_rules ?? []) {

@@ -68,16 +68,12 @@ export async function answerDns(gw: Gateway, msg: Buffer): Promise<Buffer | unde
   return respond(id, rd, qs, RCODE.NOERROR, [{ type: 'A', name: q.name, ttl: TTL, data: fake }]);
 }
 
-/**
- * Name-level verdict. The name is first decided without an address: if no rule could allow it
- * and no non-deny rule is address-based, the answer is NXDOMAIN without asking upstream (the
- * query itself could be the exfiltration). Otherwise it is resolved once and decided per address.
- */
+/** Name-level verdict: gate on the name (no upstream query for hopeless names), resolve once, decide per address. */
 async function decideName(gw: Gateway, host: string): Promise<Verdict> {
-  const rules = gw.decider.compiled.policy.network_rules ?? [];
-  const addressRules = rules.some((r) => r.decision !== 'deny' && r.cidrs !== undefined && r.cidrs.length > 0);
-  const ips = await (addressRules || (await nameCouldPass(gw, host)) ? gw.resolveName(host) : Promise.resolve([]));
-  if (ips.length === 0) return { allowed: false, host, port: 53, decision: denial('unresolvable', `${host} is not allowed or does not resolve`) };
+  const gate = gw.nameGate(host);
+  if (gate) return { allowed: false, host, port: 53, decision: gate };
+  const ips = await gw.resolveName(host);
+  if (ips.length === 0) return { allowed: false, host, port: 53, decision: denial('unresolvable', `${host} does not resolve`) };
   let first: Verdict | undefined;
   for (const ip of ips) {
     const d = gw.decider.decideName(host, ip);
@@ -86,18 +82,4 @@ async function decideName(gw: Gateway, host: string): Promise<Verdict> {
     first ??= v;
   }
   return first!;
-}
-
-/** Could the name pass on some port, judged on the name alone (domain rules)? */
-async function nameCouldPass(gw: Gateway, host: string): Promise<boolean> {
-  const d = gw.decider.compiled.evaluate({ kind: 'net', host, port: 443, protocol: 'tcp' });
-  if (d.decision !== 'deny') return true;
-  for (const r of gw.decider.compiled.policy.network_rules ?? []) {
-    if (r.decision === 'deny') continue;
-    for (const p of r.ports ?? []) {
-      const port = typeof p === 'number' ? p : Number(p.split('-')[0]);
-      if (port > 0 && gw.decider.compiled.evaluate({ kind: 'net', host, port, protocol: 'tcp' }).decision !== 'deny') return true;
-    }
-  }
-  return false;
 }

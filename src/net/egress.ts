@@ -219,7 +219,7 @@ export async function startEgress(o: StartEgressOptions): Promise<Egress> {
     s.once('close', () => sockets.delete(s));
     dispatch(gw, limits, http, s);
   });
-  await new Promise<void>((res, rej) => { server.once('error', rej); server.listen(sockPath, () => res()); });
+  await new Promise<void>((res, rej) => { server.once('error', rej); server.listen({ path: sockPath, backlog: 4096 }, () => res()); });
 
   let child: ChildProcess;
   try {
@@ -296,7 +296,7 @@ export async function startProxy(o: EgressOptions & { listen?: { host?: string; 
   });
   server.maxConnections = 50_000;
   const host = o.listen?.host ?? '127.0.0.1';
-  await new Promise<void>((res, rej) => { server.once('error', rej); server.listen(o.listen?.port ?? 0, host, () => res()); });
+  await new Promise<void>((res, rej) => { server.once('error', rej); server.listen({ port: o.listen?.port ?? 0, host, backlog: 4096 }, () => res()); });
   const port = (server.address() as net.AddressInfo).port;
   return {
     address: { host, port },

@@ -137,6 +137,8 @@ export class Gateway {
       } else candidates = [target.ip];
     } else {
       host = target.host;
+      const gate = this.nameGate(host);
+      if (gate) return { allowed: false, host, port, decision: gate };
       candidates = await this.resolveName(host);
       if (candidates.length === 0) {
         return { allowed: false, host, port, decision: denial('unresolvable', `${host} does not resolve`, `Cordon could not resolve ${host}.`) };
@@ -210,6 +212,27 @@ export class Gateway {
       return { to: r.redirect_to, decision: d };
     }
     return undefined;
+  }
+
+  /**
+   * Denies a name before anything is asked upstream, when no rule could allow it: the lookup
+   * itself could carry data out (`secret.attacker.example`). Judged on the name alone (domain
+   * rules) on every port a rule mentions; when some non-deny rule is address-based (`cidrs`)
+   * the name must be resolved to be decided, so no gate applies. connect_redirects and
+   * dns_redirects entries that match the name also open the gate. Undefined: go on.
+   */
+  nameGate(host: string): Decision | undefined {
+    const p = this.decider.compiled.policy;
+    if ((p.network_rules ?? []).some((r) => r.decision !== 'deny' && (r.cidrs?.length ?? 0) > 0)) return undefined;
+    if ((p.dns_redirects ?? []).some((r) => hostGlob(r.match)(host))) return undefined;
+    if ((p.connect_redirects ?? []).some((r) => hostGlob(r.match.slice(0, Math.max(0, r.match.lastIndexOf(':'))) || r.match)(host))) return undefined;
+    let last: Decision | undefined;
+    for (const port of this.decider.probePorts()) {
+      const d = this.decider.compiled.evaluate({ kind: 'net', host, port, protocol: 'tcp' });
+      if (d.decision !== 'deny' && d.decision !== 'soft_delete') return undefined;
+      last = d;
+    }
+    return last;
   }
 
   /** dns_redirects first (the policy's answer), then the resolver. */

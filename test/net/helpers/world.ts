@@ -69,7 +69,7 @@ export class Listener {
       if (this.mode === 'greet') s.write('SSH-2.0-CordonTest\r\n');
       if (httpSrv) httpSrv.emit('connection', s);
     });
-    await new Promise<void>((res, rej) => { this.server.once('error', rej); this.server.listen(port, this.host, () => res()); });
+    await new Promise<void>((res, rej) => { this.server.once('error', rej); this.server.listen({ port, host: this.host, backlog: 4096 }, () => res()); });
     this.port = (this.server.address() as net.AddressInfo).port;
     return this;
   }

