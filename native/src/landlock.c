@@ -10,6 +10,7 @@
 #include "sup.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -47,6 +48,12 @@ int landlock_abi(void) {
 static int add_rule(int rs, const char *path, uint64_t access, int abi) {
   int fd = open(path, O_PATH | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return 0; /* a path that does not exist (yet) grants nothing */
+  /* Grants are computed on canonical paths: if a component became a symlink since, the fd
+   * is somewhere else, so grant nothing rather than the symlink's target. */
+  char real[4096], self[64];
+  snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(self, real, sizeof real - 1);
+  if (n < 0 || (real[n] = 0, strcmp(real, path) != 0)) { close(fd); return 0; }
   struct ll_path_beneath pb = { .allowed_access = access, .parent_fd = fd };
   struct stat st;
   if (fstat(fd, &st) < 0 || S_ISLNK(st.st_mode)) { close(fd); return 0; } /* never through a symlink */
