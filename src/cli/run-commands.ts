@@ -50,7 +50,6 @@ export function registerRunCommands(program: Command): void {
       const loaded = sandbox.loadPolicyCached(policyLoadOptions(opts.policy ?? 'agent-default', opts), join(stateDir(), 'policy-cache'));
       const policy = compilePolicy(loaded.policy);
       const verbose = opts.verbose ? (l: string) => process.stderr.write(`cordon: ${l}\n`) : undefined;
-      const { requestApproval } = await import('../approvals/index.js');
       // Ctrl-C reaches the sandboxed command directly (same process group); we stay up to record.
       const ignore = () => {};
       process.on('SIGINT', ignore);
@@ -61,7 +60,8 @@ export function registerRunCommands(program: Command): void {
           policy,
           cwd: process.cwd(),
           degraded: opts.allowDegraded as never,
-          approver: (r) => requestApproval(r),
+          // The approval broker loads only when a rule actually asks a human.
+          approver: async (r) => (await import('../approvals/index.js')).requestApproval(r),
           ...(opts.trapAllReads ? { readFastPath: false } : {}),
           ...(opts.audit ? { auditFile: opts.audit } : {}),
           ...(onEvent ? { onEvent } : {}),
