@@ -34,6 +34,7 @@ int g_self_fd = -1;
 pid_t g_init_pid, g_cmd_pid;
 uint32_t g_opts;
 int g_trash_fd = -1;
+extern uint64_t g_extra_resolve;
 
 static struct seccomp_notif *g_notif;
 static struct seccomp_notif_sizes g_sizes;
@@ -229,7 +230,12 @@ static int decode_open(struct req *r) {
     default: { /* openat2 */
       struct open_how how = {0};
       if (r->a[3] < 24 || read_target_mem(r->pid, r->a[2], &how, sizeof how) < 0) return -EINVAL;
-      if (how.resolve) return -EOPNOTSUPP; /* not emulated yet: refuse rather than ignore */
+      /* RESOLVE_* restrictions only narrow resolution: apply them to ours (magic links are
+       * already refused; an unknown bit is refused rather than ignored). */
+      const uint64_t known = RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_CACHED;
+      if (how.resolve & ~known) return -EINVAL;
+      if ((how.resolve & RESOLVE_CACHED) && (how.flags & (O_CREAT | O_TRUNC | O_TMPFILE))) return -EAGAIN;
+      g_extra_resolve = how.resolve & ~(uint64_t)RESOLVE_CACHED;
       dirfd = (int)r->a[0]; paddr = r->a[1]; r->flags = (int)how.flags; r->mode = (int)how.mode;
     }
   }
@@ -712,6 +718,7 @@ void handle_notification(void) {
   if (is_open(r->nr)) {
     r->kind = K_OPEN;
     rc = decode_open(r);
+    g_extra_resolve = 0;
   } else if (r->nr == SYS_execve || r->nr == SYS_execveat) {
     r->kind = K_EXEC;
     rc = exec_prepare(r);

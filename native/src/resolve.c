@@ -97,8 +97,12 @@ int fd_path(int fd, char *out, size_t cap) {
   return 0;
 }
 
+/* The caller's own openat2 RESOLVE_* restrictions, honoured on top of ours (notify.c sets it
+ * for the duration of one openat2 decode). */
+uint64_t g_extra_resolve;
+
 static int openat2_path(int dfd, const char *path, int flags) {
-  struct open_how how = { .flags = (uint64_t)(flags | O_PATH | O_CLOEXEC), .resolve = RESOLVE_NO_MAGICLINKS };
+  struct open_how how = { .flags = (uint64_t)(flags | O_PATH | O_CLOEXEC), .resolve = RESOLVE_NO_MAGICLINKS | g_extra_resolve };
   long fd = syscall(437, dfd, path, &how, sizeof how);
   return fd < 0 ? -errno : (int)fd;
 }
