@@ -51,6 +51,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef IP6T_SO_ORIGINAL_DST
@@ -342,15 +343,16 @@ static void proxy_conn(int client, int u) {
   if (!buf) return;
   size_t have = 0;
   char *end = NULL;
-  int waited = 0;
+  struct timespec t0, now;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
   while (have < HEAD_MAX) {
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long left = 10000 - ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
+    if (left <= 0) goto out; /* no complete head in 10 s: slowloris */
     struct pollfd p = {.fd = client, .events = POLLIN};
-    int r = poll(&p, 1, 100);
+    int r = poll(&p, 1, (int)left);
     if (r < 0 && errno == EINTR) continue;
-    if (r == 0) {
-      if ((waited += 100) >= 10000) goto out; /* no head in 10 s: slowloris */
-      continue;
-    }
+    if (r == 0) goto out;
     ssize_t n = read(client, buf + have, HEAD_MAX - have);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) goto out;

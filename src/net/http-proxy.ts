@@ -57,7 +57,7 @@ export function connectUpstream(ip: string, port: number, timeoutMs: number): Pr
 }
 
 export function createHttpProxy(gw: Gateway, limits: ProxyLimits): http.Server {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, noDelay: true } as http.AgentOptions);
   const server = http.createServer({
     maxHeaderSize: limits.maxHeaderBytes,
     headersTimeout: limits.headersTimeoutMs,
