@@ -74,11 +74,13 @@ const timed = ['/bin/bash', '-c', `TIMEFORMAT=WORKLOAD_MS=%R; time ( ${workload}
 const bare: number[] = [], wrapped: number[] = [], start: number[] = [], ib: number[] = [], iw: number[] = [];
 time(wrap(['/bin/sh', '-c', workload])); // warm caches (page cache, policy cache)
 for (let i = 0; i < ROUNDS; i++) {
-  bare.push(time(['/bin/sh', '-c', workload]));
-  wrapped.push(time(wrap(['/bin/sh', '-c', workload])));
+  // Alternate which side runs first so cache warmth favours neither.
+  const pair = <T>(a: () => T, b: () => T): [T, T] => (i % 2 ? ((y) => [a(), y] as [T, T])(b()) : [a(), b()]);
+  const [b1, w1] = pair(() => time(['/bin/sh', '-c', workload]), () => time(wrap(['/bin/sh', '-c', workload])));
+  bare.push(b1); wrapped.push(w1);
   start.push(time(wrap(['/bin/true'])));
-  ib.push(inner(timed));
-  iw.push(inner(wrap(timed)));
+  const [b2, w2] = pair(() => inner(timed), () => inner(wrap(timed)));
+  ib.push(b2); iw.push(w2);
 }
 const b = median(bare), w = median(wrapped), s = median(start), bi = median(ib), wi = median(iw);
 console.log(`workload: git status + git log -p + grep -r over ${FILES} files, ${COMMITS} commits`);
