@@ -1,0 +1,49 @@
+// Coverage gate for the DESIGN.md security invariants this part enforces (1-5): each names
+// the tests that would catch its breach; this test fails if one of them is renamed or removed.
+// (6 and 7 belong to the audit and detect parts.)
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ROOT } from './helpers/sandbox.js';
+
+const MANIFEST: Record<string, Array<[file: string, name: string]>> = {
+  '1 no check-then-continue on pointer arguments': [
+    ['test/escape/races.test.ts', 'path-rewriting thread race on open never yields the denied file'],
+    ['test/escape/races.test.ts', 'symlink swap race (renameat2 RENAME_EXCHANGE loop)'],
+    ['test/escape/races.test.ts', 'path-rewriting thread race on exec never runs the denied image'],
+    ['test/escape/file-paths.test.ts', '/proc/self/fd re-open cannot upgrade a read-only open to a write'],
+  ],
+  '2 side doors shut by a static filter': [
+    ['test/escape/side-doors.test.ts', 'io_uring_setup'],
+    ['test/escape/side-doors.test.ts', 'unshare(CLONE_NEWUSER)'],
+    ['test/escape/side-doors.test.ts', 'x32 syscall numbers'],
+    ['test/escape/side-doors.test.ts', 'AF_VSOCK sockets'],
+    ['test/escape/side-doors.test.ts', 'clone3'],
+  ],
+  '3 supervisor out of reach': [
+    ['test/escape/supervisor.test.ts', 'the sandbox cannot see the supervisor or Node in its /proc'],
+    ['test/escape/supervisor.test.ts', 'only stdin, stdout and stderr are inherited'],
+    ['test/escape/side-doors.test.ts', 'ptrace of a sibling process'],
+    ['test/escape/supervisor.test.ts', 'the supervisor is no confused deputy'],
+  ],
+  '4 supervisor dies, sandbox dies': [
+    ['test/escape/supervisor.test.ts', 'killing the supervisor kills the whole sandbox'],
+  ],
+  '5 deferred-execution files write-protected by default': [
+    ['test/escape/deferred-and-limits.test.ts', 'agent-default: writes to .git/hooks and .git/config are refused'],
+  ],
+};
+
+test('every enforced DESIGN.md invariant (1-5) names existing tests', () => {
+  let checked = 0;
+  for (const [inv, refs] of Object.entries(MANIFEST)) {
+    assert.ok(refs.length > 0, `invariant ${inv} has no test`);
+    for (const [file, name] of refs) {
+      const src = readFileSync(join(ROOT, file), 'utf8');
+      assert.ok(src.includes(name), `invariant ${inv}: ${file} has no test named like "${name}"`);
+      checked++;
+    }
+  }
+  assert.ok(checked >= 15);
+});
