@@ -275,6 +275,14 @@ int main(int argc, char **argv) {
     return out(r);
   }
   if (!strcmp(c, "x32")) return out(syscall(0x40000000 | SYS_getpid));
+  if (!strcmp(c, "int80")) { /* the i386 entry point: getpid is 20 there */
+    pid_t p = fork();
+    if (p == 0) { long r; __asm__ volatile("int $0x80" : "=a"(r) : "a"(20L) : "memory"); _exit(r > 0 ? 0 : 1); }
+    int st; waitpid(p, &st, 0);
+    if (WIFSIGNALED(st)) { printf("result=killed sig=%d\n", WTERMSIG(st)); return 0; }
+    printf("result=%s\n", WEXITSTATUS(st) == 0 ? "ok" : "failed");
+    return 0;
+  }
   if (!strcmp(c, "vsock")) return out(socket(40 /* AF_VSOCK */, SOCK_STREAM, 0));
   if (!strcmp(c, "ptrace_sibling")) {
     pid_t p = fork();

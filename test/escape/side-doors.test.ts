@@ -30,6 +30,15 @@ for (const c of CASES) {
   });
 }
 
+test('the i386 entry point (int 0x80, a foreign syscall table) kills the process; bare it runs', async () => {
+  const l = layout();
+  const inside = probeResult((await sandboxRun(policyYaml(l), [PROBE, 'int80'], l.work)).stdout);
+  assert.equal(inside.result, 'killed');
+  assert.equal(inside.sig, '31', 'SIGSYS from SECCOMP_RET_KILL_PROCESS');
+  const bare = probeResult(bareRun([PROBE, 'int80'], l.work).stdout);
+  assert.equal(bare.result, 'ok', `control: this kernel runs i386 syscalls bare (${JSON.stringify(bare)})`);
+});
+
 test('ptrace of the sandbox\'s PID 1 (the only ancestor visible) is refused', async () => {
   const l = layout();
   const inside = await sandboxRun(policyYaml(l), [PROBE, 'ptrace_pid1'], l.work);
