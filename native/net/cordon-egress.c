@@ -31,6 +31,8 @@
  * NOT covered here: UDP other than DNS (no listener: it never leaves the namespace).
  *
  * Usage: cordon-egress NETNS_PATH UNIX_SOCKET_PATH TPORT PPORT
+ *   NETNS_PATH "-" stays in the current namespace; TPORT 0 opens only the proxy listener
+ *   (127.0.0.1:PPORT; PPORT 0 picks a free port); READY is followed by the proxy port.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -511,36 +513,50 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   unix_path = argv[2];
   int tport = atoi(argv[3]), pport = atoi(argv[4]);
+  /* "-" as the namespace: stay where we are (Cordon's own proxy outside a sandbox, for its
+   * fast CONNECT path); TPORT 0: no transparent or DNS listeners (proxy only). */
+  int proxy_only = tport == 0;
   host_ns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   if (host_ns < 0) die("open(/proc/thread-self/ns/net)");
-  int ns = open(argv[1], O_RDONLY | O_CLOEXEC);
-  if (ns < 0) die("open(%s)", argv[1]);
-  if (setns(ns, CLONE_NEWNET) < 0) die("setns(%s, CLONE_NEWNET)", argv[1]);
-  close(ns);
+  if (strcmp(argv[1], "-") != 0) {
+    int ns = open(argv[1], O_RDONLY | O_CLOEXEC);
+    if (ns < 0) die("open(%s)", argv[1]);
+    if (setns(ns, CLONE_NEWNET) < 0) die("setns(%s, CLONE_NEWNET)", argv[1]);
+    close(ns);
+  }
 
-  int lt = listen_tcp(AF_INET6, "::", tport, 1);
+  int lt = -1, ld4 = -1, ld6 = -1;
   int lp4 = listen_tcp(AF_INET, "127.0.0.1", pport, 0);
-  int lp6 = listen_tcp(AF_INET6, "::1", pport, 0);
-  int ld4 = listen_tcp(AF_INET, "127.0.0.1", 53, 0);
-  int ld6 = listen_tcp(AF_INET6, "::1", 53, 0);
-  udp_fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (udp_fd < 0) die("socket(udp)");
-  int zero = 0;
-  setsockopt(udp_fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
-  struct sockaddr_in6 us = {.sin6_family = AF_INET6, .sin6_port = htons(53), .sin6_addr = in6addr_any};
-  if (bind(udp_fd, (struct sockaddr *)&us, sizeof us) < 0) die("bind(udp [::]:53)");
-
-  dns_unix = connect_unix();
-  if (dns_unix < 0) die("connect(%s)", unix_path);
-  if (write_all(dns_unix, "U\n", 2) < 0) die("write(%s)", unix_path);
+  if (pport == 0) {
+    struct sockaddr_in a;
+    socklen_t al = sizeof a;
+    if (getsockname(lp4, (struct sockaddr *)&a, &al) < 0) die("getsockname");
+    pport = ntohs(a.sin_port);
+  }
+  int lp6 = proxy_only ? -1 : listen_tcp(AF_INET6, "::1", pport, 0);
+  udp_fd = -1;
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_attr_setstacksize(&attr, 256 * 1024);
   pthread_t th;
-  if (pthread_create(&th, &attr, dns_reader, NULL) != 0) die("pthread_create");
+  if (!proxy_only) {
+    lt = listen_tcp(AF_INET6, "::", tport, 1);
+    ld4 = listen_tcp(AF_INET, "127.0.0.1", 53, 0);
+    ld6 = listen_tcp(AF_INET6, "::1", 53, 0);
+    udp_fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (udp_fd < 0) die("socket(udp)");
+    int zero = 0;
+    setsockopt(udp_fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+    struct sockaddr_in6 us = {.sin6_family = AF_INET6, .sin6_port = htons(53), .sin6_addr = in6addr_any};
+    if (bind(udp_fd, (struct sockaddr *)&us, sizeof us) < 0) die("bind(udp [::]:53)");
+    dns_unix = connect_unix();
+    if (dns_unix < 0) die("connect(%s)", unix_path);
+    if (write_all(dns_unix, "U\n", 2) < 0) die("write(%s)", unix_path);
+    if (pthread_create(&th, &attr, dns_reader, NULL) != 0) die("pthread_create");
+  }
 
-  printf("READY\n");
+  printf("READY %d\n", pport);
   fflush(stdout);
 
   struct {
@@ -550,7 +566,7 @@ int main(int argc, char **argv) {
   enum { NL = sizeof ls / sizeof ls[0] };
   struct pollfd p[NL + 1];
   for (int i = 0; i < NL; i++) p[i] = (struct pollfd){.fd = ls[i].fd, .events = POLLIN};
-  p[NL] = (struct pollfd){.fd = udp_fd, .events = POLLIN};
+  p[NL] = (struct pollfd){.fd = udp_fd, .events = POLLIN}; /* negative fds are ignored by poll */
   uint32_t next_id = 1;
   for (;;) {
     if (poll(p, NL + 1, -1) < 0) {

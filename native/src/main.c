@@ -13,6 +13,7 @@
 #include "req.h"
 #include "resolve.h"
 #include "rules.h"
+#include "sandbox.h"
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -40,30 +41,13 @@
 #ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
 #define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
 #endif
-#ifndef SECBIT_NOROOT
-#define SECBIT_NOROOT (1 << 0)
-#define SECBIT_NOROOT_LOCKED (1 << 1)
-#define SECBIT_NO_SETUID_FIXUP (1 << 2)
-#define SECBIT_NO_SETUID_FIXUP_LOCKED (1 << 3)
-#define SECBIT_KEEP_CAPS_LOCKED (1 << 5)
-#endif
-
-extern char **environ;
 extern int g_trash_fd;
 
 void rules_frame(uint8_t t, struct rd *r);
 
-struct spec {
-  uint32_t opts;
-  char **argv, **envp, **wroots, **rgrants, **lgrants;
-  size_t argc, envc, nw, nr, nl;
-  char *cwd;
-  int cg_fds[8];
-  int ncg;
-};
-static struct spec S;
+struct spec S;
 
-static void push(char ***v, size_t *n, const char *s) {
+void push(char ***v, size_t *n, const char *s) {
   *v = realloc(*v, (*n + 2) * sizeof **v);
   if (!*v) die("out of memory");
   (*v)[(*n)++] = (char *)s;
@@ -104,191 +88,6 @@ static void read_spec(void) {
     }
     if (r.bad) die("malformed spec message of type '%c'", t);
     free(f);
-  }
-}
-
-/* ---------------- the command process ---------------- */
-static void cmd_fail(int sp, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
-static void cmd_fail(int sp, const char *fmt, ...) {
-  char msg[600];
-  msg[0] = 'E';
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg + 1, sizeof msg - 1, fmt, ap);
-  va_end(ap);
-  if (send(sp, msg, strlen(msg), 0) < 0) { /* supervisor gone: nothing to tell */ }
-  _exit(126);
-}
-
-static int drop_caps(void) {
-  if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
-                                   SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED) < 0 && errno != EPERM)
-    return -1;
-  for (int c = 0; c <= 63; c++) {
-    if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL && errno != EPERM) return -1;
-  }
-  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-  struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-  struct __user_cap_data_struct d[2];
-  memset(d, 0, sizeof d);
-  if (syscall(SYS_capset, &h, d) < 0) return -1;
-  return 0;
-}
-
-static void run_command(int sp) __attribute__((noreturn));
-static void run_command(int sp) {
-  /* Only stdin/stdout/stderr and the handshake socket survive into the sandbox. */
-  if (dup2(sp, 3) < 0) cmd_fail(sp, "dup2 failed: %m");
-  sp = 3;
-  fcntl(sp, F_SETFD, FD_CLOEXEC);
-  if (syscall(SYS_close_range, 4, ~0U, 0) < 0) cmd_fail(sp, "close_range failed: %m");
-  if (S.cwd && chdir(S.cwd) < 0) cmd_fail(sp, "cannot change to the working directory %s: %m", S.cwd);
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) cmd_fail(sp, "prctl(PR_SET_NO_NEW_PRIVS) failed: %m");
-  if (drop_caps() < 0) cmd_fail(sp, "dropping capabilities failed: %m");
-  int abi = (S.opts & OPT_FAULT_NO_LANDLOCK) ? 0 : landlock_abi();
-  /* The read fast path is only sound with Landlock holding the read boundary. */
-  int fastpath = 0;
-  if (abi > 0) {
-    const char *none[] = { NULL };
-    int want = (S.opts & OPT_READ_FASTPATH) != 0;
-    const char *const *rg = want ? (S.rgrants ? (const char *const *)S.rgrants : none) : NULL;
-    const char *const *lg = want ? (S.lgrants ? (const char *const *)S.lgrants : none) : NULL;
-    int rc = apply_landlock(abi, S.wroots ? (const char *const *)S.wroots : none, rg, lg);
-    if (rc < 0 && !(S.opts & OPT_DEGRADE_LANDLOCK)) cmd_fail(sp, "Landlock restrict_self failed: %s", strerror(-rc));
-    fastpath = rc == 0 && want;
-  } else if (!(S.opts & OPT_DEGRADE_LANDLOCK)) {
-    cmd_fail(sp, "Landlock is not available on this kernel (needs 5.13+ with landlock in the LSM list)");
-  }
-  int lfd, killable;
-  int rc = install_filter((S.opts & OPT_TRAP_UNIX) != 0, (S.opts & OPT_TRAP_SIGNAL) != 0, fastpath, &lfd, &killable);
-  if (rc < 0) cmd_fail(sp, "installing the seccomp filter failed: %s", strerror(-rc));
-  /* Hand the listener to the supervisor, then forget it: the sandbox never holds it. */
-  char ok[2] = { killable ? 'K' : 'O', 0 };
-  struct iovec io = { ok, 1 };
-  union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } c;
-  memset(&c, 0, sizeof c);
-  struct msghdr m = { .msg_iov = &io, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof c.b };
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cm), &lfd, sizeof(int));
-  if (sendmsg(sp, &m, 0) < 0) _exit(126);
-  close(lfd);
-  close(sp);
-  environ = S.envp ? S.envp : (char *[]){ NULL };
-  execvp(S.argv[0], S.argv);
-  int e = errno;
-  fprintf(stderr, "cordon: cannot run %s: %s\n", S.argv[0], strerror(e));
-  _exit(e == ENOENT ? 127 : 126);
-}
-
-/* ---------------- init: PID 1 of the sandbox ---------------- */
-static void lo_up(void) {
-  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return;
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
-  if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
-    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-    ioctl(s, SIOCSIFFLAGS, &ifr);
-  }
-  close(s);
-}
-
-static void init_main(int go_r, int ready_w, int status_w, int sp) __attribute__((noreturn));
-static void init_main(int go_r, int ready_w, int status_w, int sp) {
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  char b;
-  if (read(go_r, &b, 1) != 1) _exit(1); /* supervisor died before we armed PDEATHSIG */
-  const char *err = NULL;
-  if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) err = "making / a slave mount failed";
-  else if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) err = "mounting the sandbox's /proc failed";
-  else {
-    struct stat st;
-    if (stat("/dev/shm", &st) == 0) mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
-    /* Cordon's own state (audit log, trash, state directory) disappears from the sandbox's
-     * view: an empty read-only tmpfs over directories, /dev/null over files. The supervisor's
-     * hard deny stays as a second layer; and reads of these paths need no special case. */
-    extern char **g_protected;
-    extern size_t g_nprotected;
-    for (size_t i = 0; i < g_nprotected && !err; i++) {
-      struct stat pst;
-      if (lstat(g_protected[i], &pst) < 0) continue;
-      if (S_ISDIR(pst.st_mode)) {
-        if (mount("cordon-hidden", g_protected[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0500") < 0)
-          err = "hiding Cordon's state directory from the sandbox failed";
-      } else if (S_ISREG(pst.st_mode)) {
-        if (mount("/dev/null", g_protected[i], NULL, MS_BIND, NULL) < 0 ||
-            mount(NULL, g_protected[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL) < 0)
-          err = "hiding Cordon's audit file from the sandbox failed";
-      }
-    }
-    sethostname("cordon", 6);
-    if (S.opts & OPT_NEWNET) lo_up();
-    for (int i = 0; i < S.ncg; i++) {
-      if (write(S.cg_fds[i], "0", 1) != 1) { err = "joining the session's cgroup failed"; break; }
-      close(S.cg_fds[i]);
-    }
-  }
-  if (err) {
-    char msg[300];
-    snprintf(msg, sizeof msg, "E%s: %s", err, strerror(errno));
-    if (write(ready_w, msg, strlen(msg)) < 0) _exit(1);
-    _exit(1);
-  }
-  if (write(ready_w, "R", 1) != 1) _exit(1);
-  close(ready_w);
-  if (S.opts & OPT_EGRESS) {
-    /* Egress is set up in our network namespace by Node meanwhile; then we get its proxy
-     * environment and the resolv.conf to bind over /etc/resolv.conf. */
-    uint32_t n;
-    if (read(go_r, &n, 4) != 4 || n > (1u << 20)) _exit(1);
-    uint8_t *buf = malloc(n ? n : 1);
-    size_t got = 0;
-    while (buf && got < n) { ssize_t k = read(go_r, buf + got, n - got); if (k <= 0) _exit(1); got += (size_t)k; }
-    if (!buf) _exit(1);
-    struct rd r = { buf, n, 0, 0 };
-    uint32_t ne = r_u32(&r);
-    for (uint32_t i = 0; i < ne && !r.bad; i++) {
-      const char *kv = r_str(&r, NULL);
-      const char *eq = kv ? strchr(kv, '=') : NULL;
-      if (!eq) continue;
-      size_t kl = (size_t)(eq - kv) + 1;
-      size_t j = 0;
-      for (; j < S.envc; j++) if (strncmp(S.envp[j], kv, kl) == 0) { S.envp[j] = (char *)kv; break; }
-      if (j == S.envc) push(&S.envp, &S.envc, kv);
-    }
-    const char *resolv = r_str(&r, NULL);
-    if (r.bad) _exit(1);
-    if (resolv && *resolv && mount(resolv, "/etc/resolv.conf", NULL, MS_BIND, NULL) < 0) _exit(1);
-  }
-  pid_t cmd = fork();
-  if (cmd < 0) _exit(1);
-  if (cmd == 0) {
-    close(status_w);
-    close(go_r);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    run_command(sp);
-  }
-  close(sp);
-  /* init needs no privilege from here on: it only reaps. */
-  prctl(PR_SET_NAME, "cordon-init");
-  prctl(PR_SET_DUMPABLE, 0);
-  prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-  drop_caps();
-  /* Reap everything; when the command exits, report its status and end the sandbox. */
-  for (;;) {
-    int st;
-    pid_t p = waitpid(-1, &st, 0);
-    if (p < 0 && errno == EINTR) continue;
-    if (p < 0) _exit(1);
-    if (p == cmd) {
-      uint32_t v = (uint32_t)st;
-      if (write(status_w, &v, 4) != 4) { /* supervisor gone: we die with it */ }
-      _exit(0);
-    }
   }
 }
 

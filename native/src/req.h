@@ -41,6 +41,18 @@ void req_free(struct req *r);
 void respond(struct req *r, int64_t val, int err);
 void respond_continue(struct req *r);
 void ask_node(struct req *r);
+void respond_fd(struct req *r, int fd);
+/* decode.c */
+int decode_open(struct req *r);
+int decode_mut(struct req *r);
+int decode_signal(struct req *r);
+int read_path_arg(struct req *r, uint64_t addr, char *out);
+/* emulate.c */
+void do_open(struct req *r, const char *redirect);
+int do_mut(struct req *r, const char *trash_name);
+int decode_unix(struct req *r);
+int do_unix(struct req *r);
+extern int g_trash_fd;
 /* exec.c */
 int exec_prepare(struct req *r);
 void exec_allow(struct req *r);

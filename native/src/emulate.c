@@ -1,0 +1,219 @@
+/* Carrying out an allowed file or unix-socket operation on the pinned fds, with the sandbox's
+ * credentials (see notify.c), and answering the notification with its result. */
+#include "req.h"
+#include "resolve.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <linux/openat2.h>
+
+/* ---------------- carrying out an allowed operation ---------------- */
+int reopen(int opath_fd, int flags) {
+  char p[64];
+  snprintf(p, sizeof p, "%d", opath_fd);
+  int fd = openat(g_self_fd, p, (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC);
+  return fd < 0 ? -errno : fd;
+}
+
+struct fifo_job { struct req r; };
+static void *fifo_thread(void *arg) {
+  struct fifo_job *j = arg;
+  int fd = reopen(j->r.fd1, j->r.flags);
+  if (fd < 0) respond(&j->r, 0, -fd);
+  else respond_fd(&j->r, fd);
+  free(j);
+  return NULL;
+}
+
+void do_open(struct req *r, const char *redirect) {
+  if (redirect && *redirect) {
+    /* Open the redirect target instead, with the same flags (resolved in the sandbox's view). */
+    close(r->fd1);
+    r->fd1 = -1;
+    int fd = resolve_full(r->pid, AT_FDCWD, redirect, 0, 0);
+    if (fd < 0 && fd == -ENOENT && (r->flags & O_CREAT)) {
+      fd = resolve_parent(r->pid, AT_FDCWD, redirect, r->base1, sizeof r->base1);
+      if (fd < 0) { respond(r, 0, -fd); return; }
+      r->fd1 = fd;
+      r->exists = 0;
+    } else if (fd < 0) { respond(r, 0, -fd); return; }
+    else { r->fd1 = fd; r->exists = 1; }
+  }
+  if (r->exists) {
+    if (r->flags & O_PATH) {
+      /* ADDFD cannot inject O_PATH files. An O_PATH fd grants metadata only (every use that
+       * reaches content — openat through it, /proc/self/fd re-open, fexecve — comes back here
+       * and is decided on the resolved object), so letting the kernel redo this open cannot
+       * leak more than stat(2), which is not enforced anyway (docs/sandbox.md). */
+      if (redirect && *redirect) respond(r, 0, EACCES); else respond_continue(r);
+      return;
+    }
+    if (r->isfifo && !(r->flags & O_NONBLOCK)) {
+      /* Opening a FIFO blocks until the other end opens: do it off the event loop. */
+      struct fifo_job *j = malloc(sizeof *j);
+      pthread_t t;
+      if (!j) { respond(r, 0, ENOMEM); return; }
+      j->r = *r;
+      r->fd1 = -1;
+      r->argv = NULL; r->symlink_target = NULL;
+      r->used = 0;
+      j->r.used = 1;
+      if (pthread_create(&t, NULL, fifo_thread, j) != 0) { respond(&j->r, 0, EAGAIN); free(j); return; }
+      pthread_detach(t);
+      return;
+    }
+    int fd = reopen(r->fd1, r->flags);
+    if (fd < 0) respond(r, 0, -fd); else respond_fd(r, fd);
+    return;
+  }
+  mode_t old = umask((mode_t)r->umask);
+  int fd = openat(r->fd1, r->base1, r->flags | O_NOFOLLOW | O_CLOEXEC, r->mode & ~(S_ISUID | S_ISGID));
+  int e = errno;
+  umask(old);
+  if (fd < 0) respond(r, 0, e); else respond_fd(r, fd);
+}
+
+int do_mut(struct req *r, const char *trash_name) {
+  uint64_t *a = r->a;
+  char p[64];
+  mode_t old;
+  int rc;
+  switch (r->nr) {
+    case SYS_unlink: case SYS_rmdir: case SYS_unlinkat: {
+      int flags = r->nr == SYS_rmdir ? AT_REMOVEDIR : r->nr == SYS_unlinkat ? (int)a[2] : 0;
+      if (trash_name) {
+        /* soft_delete: move the pinned entry into the session trash (same filesystem). */
+        if (g_trash_fd < 0) return -EACCES;
+        struct stat st;
+        if (fstatat(r->fd1, r->base1, &st, AT_SYMLINK_NOFOLLOW) < 0) return -errno;
+        if (S_ISDIR(st.st_mode) != !!(flags & AT_REMOVEDIR)) return S_ISDIR(st.st_mode) ? -EISDIR : -ENOTDIR;
+        rc = renameat2(r->fd1, r->base1, g_trash_fd, trash_name, RENAME_NOREPLACE);
+        return rc < 0 ? -errno : 0;
+      }
+      return unlinkat(r->fd1, r->base1, flags) < 0 ? -errno : 0;
+    }
+    case SYS_mkdir: case SYS_mkdirat:
+      old = umask((mode_t)r->umask);
+      rc = mkdirat(r->fd1, r->base1, (mode_t)r->mode);
+      rc = rc < 0 ? -errno : 0;
+      umask(old);
+      return rc;
+    case SYS_mknod: case SYS_mknodat:
+      old = umask((mode_t)r->umask);
+      rc = mknodat(r->fd1, r->base1, (mode_t)r->mode & ~(mode_t)(S_ISUID | S_ISGID), (dev_t)(r->nr == SYS_mknod ? a[2] : a[3]));
+      rc = rc < 0 ? -errno : 0;
+      umask(old);
+      return rc;
+    case SYS_rename: case SYS_renameat: case SYS_renameat2:
+      return renameat2(r->fd1, r->base1, r->fd2, r->base2, r->nr == SYS_renameat2 ? (unsigned)a[4] : 0) < 0 ? -errno : 0;
+    case SYS_link: case SYS_linkat:
+      if (r->flags & AT_SYMLINK_FOLLOW) {
+        snprintf(p, sizeof p, "%d", r->fd1);
+        return linkat(g_self_fd, p, r->fd2, r->base2, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+      }
+      return linkat(r->fd1, r->base1, r->fd2, r->base2, 0) < 0 ? -errno : 0;
+    case SYS_symlink: case SYS_symlinkat:
+      return symlinkat(r->symlink_target, r->fd1, r->base1) < 0 ? -errno : 0;
+    case SYS_chmod: case SYS_fchmodat: case 452: {
+      struct stat st;
+      if (fstat(r->fd1, &st) == 0 && S_ISLNK(st.st_mode)) return -EOPNOTSUPP;
+      /* Built-in: no setuid/setgid files (setgid directories are harmless and common). */
+      if ((r->mode & S_ISUID) || ((r->mode & S_ISGID) && !S_ISDIR(st.st_mode))) return -EPERM;
+      snprintf(p, sizeof p, "%d", r->fd1);
+      return fchmodat(g_self_fd, p, (mode_t)r->mode, 0) < 0 ? -errno : 0;
+    }
+    case SYS_chown: case SYS_lchown:
+      return fchownat(r->fd1, "", (uid_t)a[1], (gid_t)a[2], AT_EMPTY_PATH) < 0 ? -errno : 0;
+    case SYS_fchownat:
+      return fchownat(r->fd1, "", (uid_t)a[2], (gid_t)a[3], AT_EMPTY_PATH) < 0 ? -errno : 0;
+    case SYS_truncate: {
+      struct stat st;
+      if (fstat(r->fd1, &st) < 0) return -errno;
+      if (S_ISDIR(st.st_mode)) return -EISDIR;
+      if (!S_ISREG(st.st_mode)) return -EINVAL;
+      int fd = reopen(r->fd1, O_WRONLY);
+      if (fd < 0) return fd;
+      rc = ftruncate(fd, (off_t)a[1]) < 0 ? -errno : 0;
+      close(fd);
+      return rc;
+    }
+  }
+  return -ENOSYS;
+}
+
+/* ---------------- unix sockets ---------------- */
+int decode_unix(struct req *r) {
+  struct sockaddr_un sa;
+  socklen_t len = (socklen_t)r->a[2];
+  if (len < sizeof(sa_family_t) || r->a[1] == 0) return 1; /* let the kernel reject it */
+  if (len > sizeof sa) len = sizeof sa;
+  memset(&sa, 0, sizeof sa);
+  if (read_target_mem(r->pid, r->a[1], &sa, len) < 0) return -EFAULT;
+  if (!notif_valid(r->nid)) return -ESRCH;
+  if (sa.sun_family != AF_UNIX) return 1; /* inet: the network namespace holds that boundary */
+  r->kind = K_UNIX;
+  r->sockop = r->nr == SYS_bind;
+  size_t plen = len - offsetof(struct sockaddr_un, sun_path);
+  if (plen == 0) return 1; /* autobind */
+  if (sa.sun_path[0] == 0) {
+    /* Abstract: per network namespace, so only the sandbox's own. */
+    r->path1[0] = '@';
+    memcpy(r->path1 + 1, sa.sun_path + 1, plen - 1);
+    r->path1[plen] = 0;
+    r->base1[0] = 0;
+    return 0;
+  }
+  char path[sizeof sa.sun_path + 1];
+  memcpy(path, sa.sun_path, plen);
+  path[plen] = 0;
+  int fd = resolve_parent(r->pid, AT_FDCWD, path, r->base1, sizeof r->base1);
+  if (fd < 0) return fd;
+  r->fd1 = fd;
+  r->ops1 = 0;
+  return parent_child_path(fd, r->base1, r->path1, sizeof r->path1) < 0 ? -EACCES : 0;
+}
+
+int do_unix(struct req *r) {
+  /* Act on the target's own socket (pidfd_getfd), addressing the pinned parent directory. */
+  char t[32];
+  if (proc_status_field(r->pid, "Tgid", t, sizeof t) < 0) return -ESRCH;
+  int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)atoi(t), 0);
+  if (pidfd < 0) return -ESRCH;
+  int s = (int)syscall(438, pidfd, (int)r->a[0], 0);
+  close(pidfd);
+  if (s < 0) return errno == EBADF ? -EBADF : -ENOTSOCK;
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  socklen_t len;
+  int rc;
+  if (r->path1[0] == '@') {
+    size_t n = strlen(r->path1);
+    memcpy(sa.sun_path + 1, r->path1 + 1, n - 1);
+    len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+    rc = r->sockop ? bind(s, (struct sockaddr *)&sa, len) : connect(s, (struct sockaddr *)&sa, len);
+  } else {
+    if (strlen(r->base1) >= sizeof sa.sun_path) { close(s); return -ENAMETOOLONG; }
+    memcpy(sa.sun_path, r->base1, strlen(r->base1) + 1);
+    len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(r->base1) + 1);
+    if (fchdir(r->fd1) < 0) { close(s); return -errno; }
+    if (r->sockop) {
+      mode_t old = umask((mode_t)target_umask(r->pid));
+      rc = bind(s, (struct sockaddr *)&sa, len);
+      umask(old);
+    } else rc = connect(s, (struct sockaddr *)&sa, len);
+    int e = errno;
+    if (chdir("/") < 0) { /* cannot happen: "/" always exists */ }
+    errno = e;
+  }
+  rc = rc < 0 ? -errno : 0;
+  close(s);
+  return rc;
+}
+
