@@ -220,7 +220,7 @@ static int connect_upstream(const char *ip, int port) {
 /* Moves everything in pipe p[0] to fd. */
 static int drain_pipe(int pr, int to, ssize_t n) {
   while (n > 0) {
-    ssize_t w = splice(pr, NULL, to, NULL, (size_t)n, SPLICE_F_MOVE | SPLICE_F_MORE);
+    ssize_t w = splice(pr, NULL, to, NULL, (size_t)n, SPLICE_F_MOVE); /* no SPLICE_F_MORE: it corks small writes (200 ms) */
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) return -1;
     n -= w;

@@ -210,23 +210,12 @@ export async function startEgress(o: StartEgressOptions): Promise<Egress> {
 
   const limits = limitsOf(o);
   const gw = new Gateway({ policy: o.policy, resolver: o.resolver ?? systemResolver(), audit: o.audit, approver: o.approver, session: o.session, onError: o.onError });
-  const http = createHttpProxy(gw, limits);
-  const dir = mkdtempSync(join(tmpdir(), 'cordon-egress-'));
-  const sockPath = join(dir, 'egress.sock');
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, (s) => {
-    sockets.add(s);
-    s.once('close', () => sockets.delete(s));
-    dispatch(gw, limits, http, s);
-  });
-  await new Promise<void>((res, rej) => { server.once('error', rej); server.listen({ path: sockPath, backlog: 4096 }, () => res()); });
-
+  const unix = await serveHelper(gw, limits);
   let child: ChildProcess;
   try {
-    child = await startHelper(helper, [ns, sockPath, String(tport), String(pport)]);
+    ({ child } = await startHelper(helper, [ns, unix.sockPath, String(tport), String(pport)]));
   } catch (e) {
-    server.close();
-    rmSync(dir, { recursive: true, force: true });
+    await unix.close();
     throw e;
   }
   let closing = false;
@@ -248,15 +237,13 @@ export async function startEgress(o: StartEgressOptions): Promise<Egress> {
     close: async () => {
       closing = true;
       child.kill('SIGKILL');
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((res) => server.close(() => res()));
-      rmSync(dir, { recursive: true, force: true });
+      await unix.close();
       inNs(ns, ['nft', 'delete', 'table', 'inet', 'cordon_egress']);
     },
   };
 }
 
-function startHelper(path: string, args: string[]): Promise<ChildProcess> {
+function startHelper(path: string, args: string[]): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
@@ -265,11 +252,34 @@ function startHelper(path: string, args: string[]): Promise<ChildProcess> {
     child.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
-      if (out.includes('READY\n')) { clearTimeout(t); resolve(child); }
+      const m = /READY (\d+)\n/.exec(out);
+      if (m) { clearTimeout(t); resolve({ child, port: Number(m[1]) }); }
     });
     child.once('error', (e) => { clearTimeout(t); reject(new EgressError(`cannot run cordon-egress: ${e.message}`)); });
     child.once('exit', (code) => { clearTimeout(t); reject(new EgressError(`cordon-egress failed (exit ${code}): ${err.trim()}`)); });
   });
+}
+
+/** The Unix socket the helper talks to, in a fresh private (0700) directory. */
+async function serveHelper(gw: Gateway, limits: ProxyLimits): Promise<{ sockPath: string; close(): Promise<void> }> {
+  const http = createHttpProxy(gw, limits);
+  const dir = mkdtempSync(join(tmpdir(), 'cordon-egress-'));
+  const sockPath = join(dir, 'egress.sock');
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, (s) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+    dispatch(gw, limits, http, s);
+  });
+  await new Promise<void>((res, rej) => { server.once('error', rej); server.listen({ path: sockPath, backlog: 4096 }, () => res()); });
+  return {
+    sockPath,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((res) => server.close(() => res()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export interface Proxy {
@@ -284,9 +294,36 @@ export interface Proxy {
  * for tests and benchmarks). It governs only clients that choose to use it: a sandbox must use
  * startEgress, whose namespace has no other way out.
  */
-export async function startProxy(o: EgressOptions & { listen?: { host?: string; port?: number } }): Promise<Proxy> {
+export async function startProxy(o: EgressOptions & {
+  listen?: { host?: string; port?: number };
+  /**
+   * Serve through cordon-egress (127.0.0.1 only): CONNECT heads are read by the helper and
+   * allowed tunnels are spliced in the kernel instead of relayed by this process. Decisions,
+   * agreement checks and audit are the same.
+   */
+  fastPath?: boolean;
+  helperPath?: string;
+}): Promise<Proxy> {
   const limits = limitsOf(o);
   const gw = new Gateway({ policy: o.policy, resolver: o.resolver ?? systemResolver(), audit: o.audit, approver: o.approver, session: o.session, onError: o.onError });
+  if (o.fastPath) {
+    const helper = o.helperPath ?? DEFAULT_HELPER;
+    if (!existsSync(helper)) throw new EgressError(`egress helper ${helper} is missing; run \`npm install\` (it builds native/)`);
+    if (o.listen?.host !== undefined && o.listen.host !== '127.0.0.1') throw new EgressError('the fast path listens on 127.0.0.1 only');
+    const unix = await serveHelper(gw, limits);
+    let started;
+    try {
+      started = await startHelper(helper, ['-', unix.sockPath, '0', String(o.listen?.port ?? 0)]);
+    } catch (e) {
+      await unix.close();
+      throw e;
+    }
+    return {
+      address: { host: '127.0.0.1', port: started.port },
+      url: `http://127.0.0.1:${started.port}`,
+      close: async () => { started.child.kill('SIGKILL'); await unix.close(); },
+    };
+  }
   const http = createHttpProxy(gw, limits);
   const sockets = new Set<net.Socket>();
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => {

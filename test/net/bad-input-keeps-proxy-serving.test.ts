@@ -126,6 +126,36 @@ describe('bad input keeps the proxy serving', { timeout: 120_000 }, () => {
     for (const s of socks) s.destroy();
   });
 
+  test('the same 2000 concurrent tunnels through the cordon-egress fast path (a thread each, spliced)', async () => {
+    const fast = await startProxy({ policy: pol, fastPath: true, resolver: staticResolver({ 'allowed.test': '127.0.0.2' }) });
+    const socks: net.Socket[] = [];
+    try {
+      const ok = await Promise.all(Array.from({ length: 2000 }, (_, i) => new Promise<boolean>((resolve) => {
+        const s = net.connect(fast.address.port, '127.0.0.1');
+        socks.push(s);
+        s.on('error', () => resolve(false));
+        s.on('close', () => resolve(false));
+        let buf = '';
+        let sent = false;
+        s.write(`CONNECT allowed.test:${echo.port} HTTP/1.1\r\nHost: allowed.test:${echo.port}\r\n\r\n`);
+        s.on('data', (c: Buffer) => {
+          buf += c.toString('latin1');
+          if (!sent && buf.includes('\r\n\r\n')) {
+            sent = true;
+            if (!buf.startsWith('HTTP/1.1 200')) { resolve(false); return; }
+            buf = '';
+            s.write(`ping-${i}`);
+          } else if (sent && buf === `ping-${i}`) resolve(true);
+        });
+      })));
+      assert.equal(ok.filter(Boolean).length, 2000);
+    } finally {
+      for (const s of socks) s.destroy();
+      await fast.close();
+    }
+    await stillServes();
+  });
+
   test('SOCKS garbage, SOCKS4 and unsupported SOCKS5 commands are closed, and the proxy keeps serving', async () => {
     assert.equal(await exchange(proxy.address.port, Buffer.from([5, 1, 2])), '\x05\xff'); // no acceptable auth method
     // SOCKS4 is not spoken: its first byte is not 5, so the HTTP parser refuses it.

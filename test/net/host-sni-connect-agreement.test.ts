@@ -35,7 +35,7 @@ function closed(sock: net.Socket): Promise<void> {
   return new Promise((res) => { if (sock.destroyed) res(); else sock.once('close', () => res()); });
 }
 
-describe('Host, CONNECT target and SNI agree', () => {
+for (const fastPath of [false, true]) describe(`Host, CONNECT target and SNI agree (${fastPath ? 'cordon-egress fast path' : 'proxy relaying in Node'})`, () => {
   const raw = new Listener('127.0.0.2', 'raw');
   const web = new Listener('127.0.0.2');
   const audit = new MemoryAudit();
@@ -43,7 +43,7 @@ describe('Host, CONNECT target and SNI agree', () => {
   before(async () => {
     await raw.start();
     await web.start();
-    proxy = await startProxy({ policy: pol, audit, resolver: staticResolver({ 'allowed.test': '127.0.0.2', 'evil.test': '127.0.0.2' }) });
+    proxy = await startProxy({ policy: pol, audit, fastPath, resolver: staticResolver({ 'allowed.test': '127.0.0.2', 'evil.test': '127.0.0.2' }) });
   });
   after(async () => {
     await proxy.close();
