@@ -42,6 +42,8 @@ function rawResponse(status: number, text: string, body: string, extra: Record<s
   return `HTTP/1.1 ${status} ${text}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${body}`;
 }
 
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade',
 ]);
@@ -157,30 +159,44 @@ async function forward(gw: Gateway, agent: http.Agent, limits: ProxyLimits, req:
   }
   const headers: http.OutgoingHttpHeaders = {};
   for (const [k, val] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k) && val !== undefined) headers[k] = val;
-  const up = http.request({
-    host: v.connect!.ip, port: v.connect!.port, method: req.method, path: url.pathname + url.search, headers, agent, setHost: false,
-    timeout: limits.connectTimeoutMs,
-  });
   let bytesUp = 0;
   let bytesDown = 0;
   req.on('data', (c: Buffer) => { bytesUp += c.length; });
-  up.on('response', (ur) => {
-    const out: http.OutgoingHttpHeaders = {};
-    for (const [k, val] of Object.entries(ur.headers)) if (!HOP_BY_HOP.has(k) && val !== undefined) out[k] = val;
-    res.writeHead(ur.statusCode ?? 502, ur.statusMessage, out);
-    ur.on('data', (c: Buffer) => { bytesDown += c.length; });
-    ur.pipe(res);
-    ur.on('end', () => gw.note({ action: 'close', via: 'http', host: name, ip: v.ip, port, decision: v.decision.decision, rule: v.decision.rule, reason: 'request complete', bytesUp, bytesDown }));
-  });
-  up.on('timeout', () => up.destroy(new Error('upstream timed out')));
-  up.on('error', (e) => {
-    if (!res.headersSent) {
-      const body = `Cordon egress proxy: upstream ${target} failed: ${e.message}\n`;
-      res.writeHead(502, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
-      res.end(body);
-    } else res.destroy();
-  });
-  req.pipe(up);
+  const bodiless = IDEMPOTENT.has(req.method ?? '') && req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined;
+  const send = (retry: boolean): void => {
+    const up = http.request({
+      host: v.connect!.ip, port: v.connect!.port, method: req.method, path: url.pathname + url.search, headers, agent, setHost: false,
+      timeout: limits.connectTimeoutMs,
+    });
+    up.on('response', (ur) => {
+      const out: http.OutgoingHttpHeaders = {};
+      for (const [k, val] of Object.entries(ur.headers)) if (!HOP_BY_HOP.has(k) && val !== undefined) out[k] = val;
+      res.writeHead(ur.statusCode ?? 502, ur.statusMessage, out);
+      ur.on('data', (c: Buffer) => { bytesDown += c.length; });
+      ur.pipe(res);
+      ur.on('end', () => gw.note({ action: 'close', via: 'http', host: name, ip: v.ip, port, decision: v.decision.decision, rule: v.decision.rule, reason: 'request complete', bytesUp, bytesDown }));
+    });
+    up.on('timeout', () => up.destroy(new Error('upstream timed out')));
+    up.on('error', (e: NodeJS.ErrnoException) => {
+      // A kept-alive upstream connection the server closed just as we reused it: send a
+      // bodiless idempotent request again once, on a fresh connection (the decision stands:
+      // same address, same request).
+      if (retry && bodiless && up.reusedSocket && e.code === 'ECONNRESET' && !res.headersSent) {
+        send(false);
+        return;
+      }
+      if (!res.headersSent) {
+        const body = `Cordon egress proxy: upstream ${target} failed: ${e.message}\n`;
+        res.writeHead(502, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+        res.end(body);
+      } else res.destroy();
+    });
+    if (bodiless) {
+      if (req.readableEnded) up.end();
+      else { req.resume(); req.once('end', () => up.end()); }
+    } else req.pipe(up);
+  };
+  send(true);
 }
 
 export type ConnectOutcome = { ok: true; v: Verdict; name: string | undefined } | { ok: false; response: string };
