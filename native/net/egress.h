@@ -1,0 +1,20 @@
+/* Shared declarations of cordon-egress (see cordon-egress.c for what it is and why). */
+#ifndef CORDON_EGRESS_H
+#define CORDON_EGRESS_H
+#include <stddef.h>
+
+#define BUF_SIZE (128 * 1024)
+
+/* 0, or -1 on error/EOF before n bytes. */
+int write_all(int fd, const void *p, size_t n);
+int read_all(int fd, void *p, size_t n);
+/* Reads one '\n'-terminated line (terminator replaced by NUL); its length, or -1. */
+int read_line(int fd, char *buf, size_t cap);
+/* Copies bytes both ways until both directions are closed; half-close is passed on. */
+void relay(int a, int b);
+/* Connects to ip:port in the calling thread's network namespace; fd or -1 (errno set). */
+int connect_upstream(const char *ip, int port);
+/* Spliced relay; with hold, returns 1 as soon as the client has data (see io.c). */
+int splice_relay(int client, int up, int hold, long long *nup, long long *ndown);
+
+#endif
