@@ -178,8 +178,8 @@ async function forward(gw: Gateway, agent: http.Agent, limits: ProxyLimits, req:
     });
     up.on('timeout', () => up.destroy(new Error('upstream timed out')));
     up.on('error', (e: NodeJS.ErrnoException) => {
-      // A kept-alive upstream connection the server closed just as we reused it: send a
-      // bodiless idempotent request again once, on a fresh connection (the decision stands:
+      // A kept-alive upstream connection the server closed just as we reused it: send the
+      // bodiless idempotent request once more, on a fresh connection (the decision stands:
       // same address, same request).
       if (retry && bodiless && up.reusedSocket && e.code === 'ECONNRESET' && !res.headersSent) {
         send(false);
