@@ -1,6 +1,6 @@
 // The front door: one listener speaks HTTP proxy and SOCKS5 (told apart by the first byte),
-// plus the handlers for connections the namespace helper captured transparently and for DNS
-// over TCP. Nothing here decides: it hands canonical targets to the gateway.
+// plus DNS over TCP. Captured connections are in transparent.ts. Nothing here decides: it hands
+// canonical targets to the gateway.
 import type http from 'node:http';
 import net from 'node:net';
 import { answerDns } from './dns.js';
