@@ -118,7 +118,7 @@ export class Gateway {
   async decideConnect(target: CanonicalHost, port: number, via: Via, protocol: 'tcp' | 'udp' = 'tcp'): Promise<Verdict> {
     let v: Verdict;
     try {
-      v = await this.decideInner(target, port, protocol);
+      v = await this.decideInner(target, port, protocol, via);
     } catch (e) {
       this.onError(e);
       v = { allowed: false, decision: denial('internal-error', `egress error: ${(e as Error)?.message ?? String(e)}`), port };
@@ -126,7 +126,7 @@ export class Gateway {
     return this.record(v, { action: 'connect', via, protocol });
   }
 
-  private async decideInner(target: CanonicalHost, port: number, protocol: 'tcp' | 'udp'): Promise<Verdict> {
+  private async decideInner(target: CanonicalHost, port: number, protocol: 'tcp' | 'udp', via: Via): Promise<Verdict> {
     let host: string | undefined;
     let candidates: string[];
     if (target.kind === 'ip') {
@@ -135,8 +135,13 @@ export class Gateway {
         host = entry.host;
         candidates = entry.ips;
       } else candidates = [target.ip];
+      const governed = this.uninspectable(via, host, candidates[0]!);
+      if (governed) return { allowed: false, host, ip: candidates[0]!, port, decision: governed };
     } else {
       host = target.host;
+      // Before the name gate and the lookup: a refused connection asks nothing upstream.
+      const governed = this.uninspectable(via, host, undefined);
+      if (governed) return { allowed: false, host, port, decision: governed };
       const gate = this.nameGate(host);
       if (gate) return { allowed: false, host, port, decision: gate };
       candidates = await this.resolveName(host);
@@ -212,6 +217,38 @@ export class Gateway {
       return { to: r.redirect_to, decision: d };
     }
     return undefined;
+  }
+
+  /**
+   * The host http_rules govern for this connection (the name when known, else the address),
+   * or undefined. Forward-proxy requests (`via: 'http'`) use it to decide each request.
+   */
+  httpSubject(host: string | undefined, ip: string | undefined): string | undefined {
+    if (host !== undefined && this.decider.httpGoverned(host)) return host;
+    if (ip !== undefined && this.decider.httpGoverned(ip)) return ip;
+    return undefined;
+  }
+
+  /**
+   * One rule for every path: a host that http_rules govern is reached only as plain HTTP
+   * through the forward proxy, where each request is decided. A CONNECT or SOCKS5 tunnel or a
+   * captured connection (transparent, helper CONNECT) carries bytes Cordon does not parse per
+   * request (TLS hides them; a kept-alive plain-HTTP stream would need per-request parsing),
+   * so it is refused before any lookup, approval or upstream byte. DNS answers are not
+   * connections (the connection that follows is refused here). NOT covered: a governed name
+   * reached by a raw address that only a `cidrs` rule allows (no name to match); name the
+   * address in http_rules `hosts` too.
+   */
+  private uninspectable(via: Via, host: string | undefined, ip: string | undefined): Decision | undefined {
+    if (via === 'http' || via === 'dns') return undefined;
+    const subject = this.httpSubject(host, ip);
+    if (subject === undefined) return undefined;
+    const how = via === 'connect' ? 'a CONNECT tunnel' : via === 'socks5' ? 'a SOCKS5 tunnel' : 'a connection that bypasses the proxy';
+    return {
+      decision: 'deny', rule: 'http-rules-uninspectable', ruleIndex: -1, list: 'http_rules',
+      reason: `http_rules govern ${subject}, and ${how} cannot be inspected per request (TLS is not terminated), so it is refused`,
+      message: `http_rules govern ${subject}: send plain http:// requests through Cordon's HTTP proxy (HTTP_PROXY), where each request is decided; ${how} to it is refused.`,
+    };
   }
 
   /**

