@@ -20,7 +20,7 @@ export function registerTrashCommands(program: Command): Command {
     .option('--json', 'machine-readable output')
     .action(async (opts: { session?: string; json?: boolean }) => {
       // support.js, not index.js: the sandbox core owns index.ts and re-exports these there.
-      const { listTrash, trashRoot } = await import('../sandbox/support.js');
+      const { listTrash, trashRoot } = await import('../sandbox/index.js');
       const entries = listTrash(opts.session !== undefined ? { session: opts.session } : {});
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
@@ -44,7 +44,7 @@ export function registerTrashCommands(program: Command): Command {
     .option('--force', 'replace an existing file at the destination')
     .option('--json', 'machine-readable output')
     .action(async (id: string, opts: { to?: string; force?: boolean; json?: boolean }) => {
-      const { restoreFromTrash } = await import('../sandbox/support.js');
+      const { restoreFromTrash } = await import('../sandbox/index.js');
       const r = restoreFromTrash(id, {
         ...(opts.to !== undefined ? { to: opts.to } : {}),
         ...(opts.force ? { force: true } : {}),

@@ -29,6 +29,7 @@ export function checkPolicy(p: Policy): Problem[] {
       const prev = seen.get(r.name);
       if (prev !== undefined) out.push({ path: [list, i, 'name'], message: `rule name "${r.name}" is already used by ${list}[${prev}]; names must be unique within a list so decisions and audit records are unambiguous` });
       seen.set(r.name, i);
+      if (r.name.endsWith(':ancestors')) out.push({ path: [list, i, 'name'], message: `rule names ending in ":ancestors" are reserved for the guards Cordon generates; rename "${r.name}"` });
       if (r.timeout !== undefined && r.decision !== 'approve') out.push({ path: [list, i, 'timeout'], message: `timeout applies only to decision: approve (this rule's decision is ${r.decision}); remove it` });
       if (r.decision === 'soft_delete' && list !== 'file_rules') out.push({ path: [list, i, 'decision'], message: `soft_delete applies only to file_rules` });
       if ((NO_REDIRECT_LISTS as readonly string[]).includes(list) && r.decision === 'redirect') {

@@ -56,7 +56,13 @@ function esc(c: string): string {
  * Regex source for one brace-free pattern. `sep` is the segment separator ('/' for paths,
  * '.' for domain labels, '' for plain names where `*` matches anything).
  */
-export function globToRegexSource(p: string, sep: '/' | '.' | ''): string {
+export function globToRegexSource(pattern: string, sep: '/' | '.' | ''): string {
+  // Consecutive `**` segments mean the same as one.
+  let p = pattern;
+  if (sep !== '') {
+    const twice = `**${sep}**`;
+    while (p.includes(twice)) p = p.replace(twice, '**');
+  }
   const notSep = sep === '' ? '[\\s\\S]' : `[^${esc(sep)}]`;
   let out = '';
   for (let i = 0; i < p.length; i++) {
@@ -113,7 +119,9 @@ export interface CompiledGlob {
 }
 
 /** Compiles one brace-free pattern. */
-export function compileGlob(p: string, sep: '/' | '.' | ''): CompiledGlob {
+export function compileGlob(pattern: string, sep: '/' | '.' | ''): CompiledGlob {
+  let p = pattern;
+  if (sep === '/') while (p.includes('**/**')) p = p.replace('**/**', '**');
   const source = globToRegexSource(p, sep);
   let firstMeta = -1;
   for (let i = 0; i < p.length; i++) {
@@ -167,7 +175,8 @@ function fastPathTest(p: string, source: string): (s: string) => boolean {
     if (st >= 0 && name.indexOf('*', st + 1) < 0 && PLAIN.test(name.slice(0, st)) && PLAIN.test(name.slice(st + 1))) {
       const pre = name.slice(0, st);
       const suf = name.slice(st + 1);
-      const min = pre.length + suf.length;
+      // A `*` that is the whole segment needs one character (as in the regex).
+      const min = pre === '' && suf === '' ? 1 : pre.length + suf.length;
       return (s) => {
         const b = s.lastIndexOf('/') + 1;
         return s.length - b >= min && s.startsWith(pre, b) && s.endsWith(suf);

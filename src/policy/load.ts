@@ -5,6 +5,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { addAncestorGuards } from './ancestor-guards.js';
 import { checkPolicy } from './checks.js';
 import { PolicyError, policyError, type PolicyIssue } from './errors.js';
 import { builtinPath, BUILTIN_POLICIES } from './builtin.js';
@@ -36,10 +37,10 @@ const MAX_EXTENDS_DEPTH = 8;
 export function loadPolicy(opts: LoadOptions): Policy {
   try {
     const lookup = makeLookup(opts);
-    if (opts.text !== undefined) return loadFrom(parsePolicyText(opts.text, opts.source ?? '<inline>'), undefined, lookup, []);
+    if (opts.text !== undefined) return addAncestorGuards(loadFrom(parsePolicyText(opts.text, opts.source ?? '<inline>'), undefined, lookup, []));
     const file = opts.file ?? (opts.builtin !== undefined ? builtinFile(opts.builtin) : undefined);
     if (file === undefined) throw policyError('<none>', 'no policy given: name a file or a built-in policy');
-    return loadFile(resolve(file), lookup, []);
+    return addAncestorGuards(loadFile(resolve(file), lookup, []));
   } catch (e) {
     if (e instanceof PolicyError) throw e;
     // Anything else is a loader bug or an unexpected parser failure; it still must not escape untyped.

@@ -31,7 +31,7 @@ test('policy validate: a failing self-test exits 1 and says what differed', () =
 test('policy test: human and --json output, paths resolved', () => {
   const r = cordon('policy', 'test', 'agent-default', '--op', 'file:read', '--path', '/home/dev/.ssh/id_ed25519');
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout, 'DENY  file read /home/dev/.ssh/id_ed25519\n  rule:    deny-credentials (file_rules[1])\n  why:     rule "deny-credentials" (file_rules[1]) matched: deny\n  message: Credentials are out of bounds for the agent.\n');
+  assert.equal(r.stdout, 'DENY  file read /home/dev/.ssh/id_ed25519\n  rule:    deny-credentials (file_rules[3])\n  why:     rule "deny-credentials" (file_rules[3]) matched: deny\n  message: Credentials are out of bounds for the agent.\n');
   const j = cordon('policy', 'test', 'agent-default', '--op', 'net:connect', '--host', '169.254.169.254', '--port', '80', '--json');
   const d = JSON.parse(j.stdout) as Record<string, unknown>;
   assert.equal(d.decision, 'deny');
@@ -56,6 +56,7 @@ test('policy explain: a readable summary', () => {
   const r = cordon('policy', 'explain', 'strict', '--project-root', '/p');
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^Policy "strict" \(version 1\)/);
-  assert.match(r.stdout, /Files:\n {3}1\. DENY write, create, delete/);
+  assert.match(r.stdout, /Files:\n {3}1\. DENY rename, link, symlink, create, mknod on \/p, .*\[protect-deferred-execution:ancestors\]/);
+  assert.match(r.stdout, /\n {3}2\. DENY write, create, delete, .*\[protect-deferred-execution\]/);
   assert.match(r.stdout, /otherwise: approve/);
 });

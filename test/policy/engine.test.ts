@@ -1,7 +1,7 @@
 // Decisions of the compiled engine, one behaviour per test, whole values asserted.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Operation } from '../../src/policy/index.js';
+import { compileGlob, expandBraces, globToRegexSource, type Operation } from '../../src/policy/index.js';
 import { compiled, HEADER } from './helpers/load.js';
 
 const files = compiled(`${HEADER}
@@ -46,7 +46,7 @@ const fileOp = (op: string, path: string) => files.evaluate({ kind: 'file', op: 
 
 test('first matching rule wins, in file order', () => {
   const d = fileOp('read', '/home/agent/.ssh/id_rsa');
-  assert.deepEqual({ ...d }, { decision: 'deny', rule: 'no-ssh', ruleIndex: 0, list: 'file_rules', message: 'no keys', reason: 'rule "no-ssh" (file_rules[0]) matched: deny', errno: 13 });
+  assert.deepEqual({ ...d }, { decision: 'deny', rule: 'no-ssh', ruleIndex: 1, list: 'file_rules', message: 'no keys', reason: 'rule "no-ssh" (file_rules[1]) matched: deny', errno: 13 });
   assert.equal(fileOp('read', '/work/proj/.git/hooks/pre-commit').rule, 'project');
   assert.equal(fileOp('write', '/work/proj/.git/hooks/pre-commit').rule, 'hooks');
   assert.equal(fileOp('write', '/work/proj/src/a.ts').decision, 'allow');
@@ -99,8 +99,35 @@ test('leading `**/` matches at any depth, including directly under /', () => {
   assert.equal(fileOp('read', '/opt/app/.env.local').rule, 'defaults.file');
 });
 
+test('glob edge cases: repeated ** segments, a lone * below **, the root', () => {
+  for (const [pattern, path, want] of [
+    ['/a/**/**', '/a/b/c', true], ['/a/**/**', '/a', true], ['**/**', '/x', true], ['/a/**/**/b', '/a/b', true],
+    ['**/*', '/', false], ['**/*', '/x', true], ['/**', '/', true], ['/*', '/', false], ['/*', '/x', true],
+  ] as const) {
+    const g = expandBraces(pattern).map((p) => compileGlob(p, '/'));
+    assert.equal(g.some((x) => x.test(path)), want, `${pattern} on ${path}`);
+    assert.equal(new RegExp(`^${globToRegexSource(pattern, '/')}$`).test(path), want, `regex of ${pattern} on ${path}`);
+  }
+});
+
 test('a file name with a newline cannot slip past a deny rule', () => {
   assert.equal(fileOp('read', '/home/agent/.ssh/id\nrsa').rule, 'no-ssh');
+});
+
+test('renaming or replacing a protected directory or any ancestor is refused (no moving hooks out and back)', () => {
+  // mv .git .g; edit .g/hooks/x; mv .g .git — the first step is already refused.
+  assert.equal(fileOp('rename', '/work/proj/.git').rule, 'hooks:ancestors');
+  assert.equal(fileOp('rename', '/work/proj/.git/hooks').rule, 'hooks:ancestors');
+  assert.equal(fileOp('rename', '/work/proj').rule, 'hooks:ancestors');
+  assert.equal(fileOp('rename', '/home/agent').rule, 'no-ssh:ancestors');
+  // Planting a symlink or a file where the protected directory should be.
+  assert.equal(fileOp('symlink', '/work/proj/.git').decision, 'deny');
+  assert.equal(fileOp('create', '/work/proj/.git').decision, 'deny');
+  // Control: the same operations on a sibling are the project's business.
+  assert.equal(fileOp('rename', '/work/proj/.github').rule, 'project');
+  assert.equal(fileOp('symlink', '/work/proj/src').rule, 'project');
+  assert.equal(fileOp('mkdir', '/work/proj/.git').rule, 'project');
+  assert.equal(fileOp('read', '/work/proj/.git').rule, 'project');
 });
 
 test('soft_delete and redirect carry their targets', () => {
