@@ -81,28 +81,44 @@ for (const p of PATTERNS) {
   }
 }
 
-interface Tokens { words: string[]; starts: number[]; ends: number[] }
-
 function isWordChar(c: number): boolean {
   return (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c >= 0x80 ||
     (c >= 0x41 && c <= 0x5a);
 }
 
-function tokenize(t: string): Tokens {
-  const words: string[] = [];
-  const starts: number[] = [];
-  const ends: number[] = [];
-  let i = 0;
-  while (i < t.length) {
-    if (!isWordChar(t.charCodeAt(i))) { i++; continue; }
+/**
+ * Word tokens of `t` from position `from`, produced on demand: matching a pattern usually fails
+ * on its second word, so most candidates tokenize two or three words, not the whole text.
+ * Apostrophes inside a word vanish: "don't" is the token "dont".
+ */
+class Tokens {
+  readonly words: string[] = [];
+  readonly starts: number[] = [];
+  readonly ends: number[] = [];
+  private pos: number;
+
+  constructor(private readonly t: string, from = 0, private readonly limit = t.length) {
+    this.pos = from;
+  }
+
+  /** True when token i exists (producing tokens up to it). */
+  has(i: number): boolean {
+    while (this.words.length <= i) if (!this.next()) return false;
+    return true;
+  }
+
+  private next(): boolean {
+    const t = this.t;
+    let i = this.pos;
+    while (i < this.limit && !isWordChar(t.charCodeAt(i))) i++;
+    if (i >= this.limit) { this.pos = i; return false; }
     const start = i;
     let word = '';
     let from = i;
-    while (i < t.length) {
+    while (i < this.limit) {
       const c = t.charCodeAt(i);
       if (isWordChar(c)) { i++; continue; }
-      // Apostrophes inside a word vanish: "don't" is the token "dont".
-      if ((c === 0x27 || c === 0x2019) && i + 1 < t.length && isWordChar(t.charCodeAt(i + 1))) {
+      if ((c === 0x27 || c === 0x2019) && i + 1 < this.limit && isWordChar(t.charCodeAt(i + 1))) {
         word += t.slice(from, i);
         i++;
         from = i;
@@ -111,11 +127,12 @@ function tokenize(t: string): Tokens {
       break;
     }
     word += t.slice(from, i);
-    words.push(word);
-    starts.push(start);
-    ends.push(i);
+    this.words.push(word);
+    this.starts.push(start);
+    this.ends.push(i);
+    this.pos = i;
+    return true;
   }
-  return { words, starts, ends };
 }
 
 /** Returns the index after the last matched token, or -1. Bounded: gaps and optionals are small. */
@@ -123,18 +140,25 @@ function matchAt(p: Pattern, slot: number, tok: Tokens, i: number): number {
   if (slot === p.slots.length) return i;
   const s = p.slots[slot]!;
   if ('gap' in s) {
-    for (let skip = 0; skip <= s.gap && i + skip <= tok.words.length; skip++) {
+    for (let skip = 0; skip <= s.gap; skip++) {
+      if (skip > 0 && !tok.has(i + skip - 1)) break;
       const r = matchAt(p, slot + 1, tok, i + skip);
       if (r >= 0) return r;
     }
     return -1;
   }
-  if (i < tok.words.length && s.words.has(tok.words[i]!)) {
+  if (tok.has(i) && s.words.has(tok.words[i]!)) {
     const r = matchAt(p, slot + 1, tok, i + 1);
     if (r >= 0) return r;
   }
   return s.min === 0 ? matchAt(p, slot + 1, tok, i) : -1;
 }
+
+// Where a pattern may start: a token that is one of the first words. Found by one pass over
+// the characters that only slices tokens whose length and first letter could match.
+const MAX_FIRST = Math.max(...[...BY_FIRST.keys()].map((w) => w.length)) + 1; // +1: "don't"
+const FIRST_LETTER = new Uint8Array(128);
+for (const w of BY_FIRST.keys()) FIRST_LETTER[w.charCodeAt(0)] = 1;
 
 function excerpt(t: string, start: number, end: number): string {
   const e = t.slice(start, Math.min(end, start + 80)).replace(/\s+/g, ' ');
@@ -145,28 +169,29 @@ function isPathBoundary(c: number): boolean {
   return !((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x5f);
 }
 
-/** First token index whose start is >= pos (binary search). */
-function tokenAt(tok: Tokens, pos: number): number {
-  let lo = 0;
-  let hi = tok.starts.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (tok.starts[mid]! < pos) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+/** The (up to) `n` words right before `pos`. */
+function wordsBefore(t: string, pos: number, n: number): { words: string[]; starts: number[] } {
+  const from = Math.max(0, pos - 40 * n);
+  const tok = new Tokens(t, from, pos);
+  while (tok.has(tok.words.length)) { /* tokenize the window */ }
+  let k = 0;
+  // A window starting inside a word would yield a fragment ("thread" → "read"): drop it.
+  if (from > 0 && isWordChar(t.charCodeAt(from - 1)) && tok.starts[0] === from) k = 1;
+  const words = tok.words.slice(Math.max(k, tok.words.length - n));
+  const starts = tok.starts.slice(Math.max(k, tok.words.length - n));
+  return { words, starts };
 }
 
-function findSensitivePaths(t: string, tok: Tokens, out: Finding[]): void {
+function findSensitivePaths(t: string, out: Finding[]): void {
   for (const [p, verbs] of SENSITIVE_PATHS) {
     let at = t.indexOf(p);
     while (at >= 0) {
       const end = at + p.length;
       if (end >= t.length || isPathBoundary(t.charCodeAt(end)) || p.endsWith('/')) {
-        const ti = tokenAt(tok, at);
-        for (let k = ti - 1; k >= 0 && k >= ti - VERB_WINDOW; k--) {
-          if (verbs.has(tok.words[k]!)) {
-            const start = tok.starts[k]!;
+        const before = wordsBefore(t, at, VERB_WINDOW);
+        for (let k = before.words.length - 1; k >= 0; k--) {
+          if (verbs.has(before.words[k]!)) {
+            const start = before.starts[k]!;
             out.push({ kind: 'hidden_instruction', rule: 'exfiltrate_sensitive_file', index: start, length: end - start, detail: `exfiltrate_sensitive_file: "${excerpt(t, start, end)}"` });
             return; // one finding per text is enough to act on
           }
@@ -188,18 +213,34 @@ export function findHiddenInstructions(text: string, opts: { normalized?: boolea
     const at = t.indexOf(marker);
     if (at >= 0) out.push({ kind: 'hidden_instruction', rule, index: at, length: marker.length, detail: `${rule}: "${marker}"` });
   }
-  const tok = tokenize(t);
-  findSensitivePaths(t, tok, out);
-  for (let i = 0; i < tok.words.length; i++) {
-    const candidates = BY_FIRST.get(tok.words[i]!);
+  findSensitivePaths(t, out);
+  const n = t.length;
+  let i = 0;
+  while (i < n) {
+    if (!isWordChar(t.charCodeAt(i))) { i++; continue; }
+    // A token as the tokenizer sees it: word characters, apostrophes between them included.
+    const at = i;
+    let apostrophe = false;
+    while (i < n) {
+      const c = t.charCodeAt(i);
+      if (isWordChar(c)) { i++; continue; }
+      if ((c === 0x27 || c === 0x2019) && i + 1 < n && isWordChar(t.charCodeAt(i + 1))) { apostrophe = true; i++; continue; }
+      break;
+    }
+    const c0 = t.charCodeAt(at);
+    if (i - at > MAX_FIRST || c0 >= 128 || FIRST_LETTER[c0] === 0) continue;
+    let word = t.slice(at, i);
+    if (apostrophe) word = word.replace(/['\u2019]/g, '');
+    const candidates = BY_FIRST.get(word);
     if (!candidates) continue;
+    const tok = new Tokens(t, at);
+    tok.has(0);
     for (const p of candidates) {
-      const end = matchAt(p, 1, tok, i + 1);
+      const end = matchAt(p, 1, tok, 1);
       if (end < 0) continue;
-      const start = tok.starts[i]!;
       const stop = tok.ends[end - 1]!;
-      out.push({ kind: 'hidden_instruction', rule: p.rule, index: start, length: stop - start, detail: `${p.rule}: "${excerpt(t, start, stop)}"` });
-      i = end - 1; // do not report overlapping matches of the same phrase
+      out.push({ kind: 'hidden_instruction', rule: p.rule, index: at, length: stop - at, detail: `${p.rule}: "${excerpt(t, at, stop)}"` });
+      i = stop; // do not report overlapping matches of the same phrase
       break;
     }
   }

@@ -1,8 +1,8 @@
 // Properties of the detectors over inputs built from the fragments attackers use (escape
 // introducers, invisible characters, secret prefixes, instruction words): stripping is
 // idempotent and leaves nothing to find, findings stay in bounds and never overlap, and no
-// input makes a scanner superlinear (1 MB adversarial inputs finish fast; a quadratic scanner
-// would take minutes). Seeded, with anti-vacuity counts.
+// input makes a scanner superlinear (growing an adversarial input 8x grows the time about 8x,
+// where a quadratic scanner would take 64x). Seeded, with anti-vacuity counts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -53,28 +53,49 @@ test('findings are in bounds and secret findings never overlap; sanitize leaves 
   assert.ok(withSecrets > 0, `anti-vacuity: ${withSecrets} inputs held a secret`);
 });
 
-test('1 MB adversarial inputs scan in linear time (no scanner backtracks or rescans)', () => {
-  const MB = 1 << 20;
-  const rep = (s: string) => s.repeat(Math.ceil(MB / s.length)).slice(0, MB);
-  const inputs: Record<string, string> = {
-    'secret prefixes': rep('AKIA'),
-    'jwt starts': rep('eyJ'),
-    'jwt segments': rep('eyJaaaaaaaaaaaa.'),
-    'github prefix runs': rep('ghp_'),
-    'unterminated OSC': '\u001b]' + 'x'.repeat(MB),
-    'escape storm': rep('\u001b['),
-    'invisible storm': rep('\u200b\u202e'),
-    'instruction words': rep('ignore previous all any '),
-    'pem headers': rep('-----BEGIN '),
-    'sensitive paths': rep('~/.ssh '),
+const SLOW_MS = 1500;
+
+test('adversarial inputs scan in linear time: 8x the input takes about 8x the time, not 64x', { timeout: 120_000 }, () => {
+  const patterns: Record<string, string> = {
+    'secret prefixes': 'AKIA',
+    'jwt starts': 'eyJ',
+    'jwt segments': 'eyJaaaaaaaaaaaa.',
+    'jwt starts in one long run': '-eyJ',
+    'github prefix runs': 'ghp_',
+    'escape storm': '\u001b[',
+    'invisible storm': '\u200b\u202e',
+    'instruction words': 'ignore previous all any ',
+    'pem headers': '-----BEGIN ',
+    'sensitive paths': '~/.ssh ',
   };
-  for (const [name, s] of Object.entries(inputs)) {
-    const t0 = performance.now();
-    scanText(s);
-    sanitizeText(s, ['ansi', 'invisible', 'bidi', 'tag_chars', 'secret']);
-    const ms = performance.now() - t0;
-    // Generous for a loaded 2-core machine: linear scans take well under a second per MB;
-    // a quadratic one on 1 MB would take minutes.
-    assert.ok(ms < 4000, `${name}: ${ms.toFixed(0)} ms for 1 MB`);
+  const build = (unit: string, size: number) => unit.repeat(Math.ceil(size / unit.length)).slice(0, size);
+  // Best of two, so a busy machine's scheduling noise does not decide the ratio (a run that is
+  // already slow is not repeated: that is the regression this test exists for).
+  const time = (s: string) => {
+    let best = Infinity;
+    for (let i = 0; i < 2 && (i === 0 || best < SLOW_MS); i++) {
+      const t0 = performance.now();
+      scanText(s);
+      sanitizeText(s, ['ansi', 'invisible', 'bidi', 'tag_chars', 'secret']);
+      best = Math.min(best, performance.now() - t0);
+    }
+    return best;
+  };
+  const cases = { ...patterns, 'unterminated OSC': '' };
+  for (const [name, unit] of Object.entries(cases)) {
+    const small = name === 'unterminated OSC' ? '\u001b]' + 'x'.repeat(16 * 1024) : build(unit, 16 * 1024);
+    const large = name === 'unterminated OSC' ? '\u001b]' + 'x'.repeat(128 * 1024) : build(unit, 128 * 1024);
+    // Linear: ~8x. Quadratic: ~64x, every time. A busy machine can spoil one measurement, so a
+    // ratio over the bound is measured again (up to three times) before it counts.
+    let ratio = Infinity;
+    let detail = '';
+    for (let attempt = 0; attempt < 3 && ratio >= 24; attempt++) {
+      const ts = Math.max(time(small), 0.5);
+      const tl = time(large);
+      ratio = tl / ts;
+      detail = `128 KB took ${tl.toFixed(1)} ms, 16 KB took ${ts.toFixed(1)} ms`;
+      if (tl >= SLOW_MS) break; // linear code scans 128 KB in well under this even on a busy machine
+    }
+    assert.ok(ratio < 24, `${name}: ${detail} (ratio ${ratio.toFixed(1)})`);
   }
 });
