@@ -19,6 +19,10 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sys/uio.h>
+#include <sys/un.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <netinet/in.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -62,6 +66,69 @@ static int openrace(const char *good, const char *bad, int iters) {
   race_stop = 1;
   pthread_join(t, NULL);
   printf("result=done secret_reads=%d ok_reads=%d failed=%d\n", secret, okc, fail);
+  return 0;
+}
+
+/* ---- unix sockaddr family-flipping race: connect(unix socket, buf) while a thread flips buf
+ * between AF_INET 127.0.0.1:1 and AF_UNIX <path>. A supervisor that reads the family once and
+ * lets the kernel re-read it would let the AF_UNIX version through undecided. ---- */
+static union { struct sockaddr_un un; struct sockaddr_in in; char raw[sizeof(struct sockaddr_un)]; } ur_buf, ur_a, ur_b;
+static void *uflipper(void *x) {
+  (void)x;
+  /* Each version held for a while: the race is about which one the supervisor copies. */
+  while (!race_stop) {
+    memcpy(&ur_buf, &ur_b, sizeof ur_buf);
+    __asm__ volatile("" ::: "memory"); /* keep both stores (no dead-store elimination) */
+    for (volatile int i = 0; i < 2000; i++) {}
+    memcpy(&ur_buf, &ur_a, sizeof ur_buf);
+    __asm__ volatile("" ::: "memory"); /* keep both stores (no dead-store elimination) */
+    for (volatile int i = 0; i < 2000; i++) {}
+  }
+  return NULL;
+}
+static int unixrace(const char *path, int iters) {
+  memset(&ur_a, 0, sizeof ur_a);
+  ur_a.in.sin_family = AF_INET; ur_a.in.sin_port = htons(1); ur_a.in.sin_addr.s_addr = htonl(0x7f000001);
+  memset(&ur_b, 0, sizeof ur_b);
+  ur_b.un.sun_family = AF_UNIX; strncpy(ur_b.un.sun_path, path, sizeof ur_b.un.sun_path - 1);
+  memcpy(&ur_buf, &ur_a, sizeof ur_buf);
+  pthread_t t;
+  pthread_create(&t, NULL, uflipper, NULL);
+  int conn = 0, fail = 0;
+  for (int i = 0; i < iters; i++) {
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (connect(s, (struct sockaddr *)&ur_buf, sizeof(struct sockaddr_un)) == 0) { conn++; (void)!write(s, "x", 1); } else { if (errno != EINVAL) fprintf(stderr, "connect: %s\n", ename(errno)); fail++; }
+    close(s);
+  }
+  race_stop = 1;
+  pthread_join(t, NULL);
+  printf("result=done connected=%d failed=%d\n", conn, fail);
+  return 0;
+}
+
+/* ---- unix datagram to a path on an unconnected socket (sendto with an address) ---- */
+static int udgram_send(const char *path, const char *msg) {
+  int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+  struct sockaddr_un a = { .sun_family = AF_UNIX };
+  strncpy(a.sun_path, path, sizeof a.sun_path - 1);
+  return out(sendto(s, msg, strlen(msg), 0, (struct sockaddr *)&a, sizeof a));
+}
+/* The listener the test owns (run bare): binds path, prints what arrives within ms. */
+static int udgram_recv(const char *path, int ms) {
+  int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+  struct sockaddr_un a = { .sun_family = AF_UNIX };
+  strncpy(a.sun_path, path, sizeof a.sun_path - 1);
+  unlink(path);
+  if (bind(s, (struct sockaddr *)&a, sizeof a) < 0) return out(-1);
+  chmod(path, 0777);
+  printf("ready\n"); fflush(stdout);
+  struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char b[256];
+  int n = 0;
+  ssize_t k;
+  while ((k = recv(s, b, sizeof b - 1, 0)) > 0) { b[k] = 0; printf("got=%s\n", b); n++; fflush(stdout); }
+  printf("result=done received=%d\n", n);
   return 0;
 }
 
@@ -250,6 +317,9 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(c, "environ_peek") && argc == 3) return environ_peek("/proc/self/exe", atoi(argv[2]));
   if (!strcmp(c, "openrace") && argc == 5) return openrace(argv[2], argv[3], atoi(argv[4]));
+  if (!strcmp(c, "unixrace") && argc == 4) return unixrace(argv[2], atoi(argv[3]));
+  if (!strcmp(c, "udgram_send") && argc == 4) return udgram_send(argv[2], argv[3]);
+  if (!strcmp(c, "udgram_recv") && argc == 4) return udgram_recv(argv[2], atoi(argv[3]));
   if (!strcmp(c, "swaprace") && argc == 4) return swaprace(argv[2], atoi(argv[3]));
   if (!strcmp(c, "execrace") && argc == 6) return execrace(argv[2], argv[3], argv[4], atoi(argv[5]));
   if (!strcmp(c, "memfdexec") && argc == 4) return memfdexec(argv[2], argv[3]);

@@ -149,20 +149,131 @@ int do_mut(struct req *r, const char *trash_name) {
   return -ENOSYS;
 }
 
-/* ---------------- unix sockets ---------------- */
+/* ---------------- sockets: connect, bind, sendto/sendmsg with an address ----------------
+ *
+ * Never CONTINUE (invariant 1): the kernel would re-read both the sockaddr and the fd table
+ * after the answer, so a thread flipping the address from AF_INET to AF_UNIX+path, or dup2-ing a
+ * unix socket over the fd number, would reach a denied socket. Instead the supervisor takes the
+ * target's socket itself (pidfd_getfd: the open file description, not the number), reads its
+ * domain (SO_DOMAIN) and type, and carries the call out on that copy with the address it copied:
+ *   - non-unix sockets: connect/bind/sendto on the copy with the copied bytes (the socket's own
+ *     network namespace routes it; the namespace holds that boundary, nothing is decided here);
+ *   - unix sockets: the copied family must be AF_UNIX (AF_UNSPEC dissolves a datagram
+ *     association), the path is resolved and decided (unix_socket_rules), then acted on.
+ */
+static int target_sock(struct req *r, int fdnum) {
+  char t[32];
+  if (proc_status_field(r->pid, "Tgid", t, sizeof t) < 0) return -ESRCH;
+  int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)atoi(t), 0);
+  if (pidfd < 0) return -ESRCH;
+  int s = (int)syscall(438, pidfd, fdnum, 0);
+  int e = errno;
+  close(pidfd);
+  if (s < 0) return e == EBADF ? -EBADF : -ESRCH;
+  return s;
+}
+
+/* A blocking connect can take long (TCP SYN retries): off the event loop, like FIFO opens. */
+struct net_job { struct req r; struct sockaddr_storage sa; socklen_t len; };
+static void *connect_thread(void *arg) {
+  struct net_job *j = arg;
+  int rc = connect(j->r.fd2, (struct sockaddr *)&j->sa, j->len);
+  respond(&j->r, 0, rc < 0 ? errno : 0);
+  free(j);
+  return NULL;
+}
+
+/* Emulates a non-unix socket call on the copy; always answers. */
+static void net_passthrough(struct req *r, struct sockaddr_storage *sa, socklen_t len, int have_addr) {
+  struct sockaddr *p = have_addr ? (struct sockaddr *)sa : NULL;
+  if (r->nr == SYS_bind) { int rc = bind(r->fd2, p, len); respond(r, 0, rc < 0 ? errno : 0); return; }
+  if (r->nr == SYS_sendto) { respond(r, 0, EOPNOTSUPP); return; } /* not reached: only unix datagram sends trap */
+  struct net_job *j = malloc(sizeof *j);
+  if (!j) { respond(r, 0, ENOMEM); return; }
+  j->r = *r;
+  j->sa = *sa;
+  j->len = len;
+  if (!have_addr) { respond(r, 0, EFAULT); free(j); return; }
+  r->fd1 = r->fd2 = -1;
+  r->argv = NULL; r->symlink_target = NULL;
+  r->used = 0;
+  j->r.used = 1;
+  pthread_t t;
+  if (pthread_create(&t, NULL, connect_thread, j) != 0) { respond(&j->r, 0, EAGAIN); free(j); return; }
+  pthread_detach(t);
+}
+
+/* sendto on a unix datagram socket: the payload is copied out of the target (bounded by the
+ * socket's send buffer) and sent from the copy, to the decided address. */
+static int unix_send(struct req *r, int s, struct sockaddr *sa, socklen_t len) {
+  size_t n = (size_t)r->a[2];
+  int sndbuf = 0;
+  socklen_t ol = sizeof sndbuf;
+  if (getsockopt(s, SOL_SOCKET, SO_SNDBUF, &sndbuf, &ol) == 0 && n > (size_t)sndbuf) return -EMSGSIZE;
+  if (n > (8u << 20)) return -EMSGSIZE;
+  char *buf = malloc(n ? n : 1);
+  if (!buf) return -ENOMEM;
+  if (n && read_target_mem(r->pid, r->a[1], buf, n) < 0) { free(buf); return -EFAULT; }
+  /* MSG_DONTWAIT keeps the event loop from blocking on a full receiver queue. */
+  ssize_t w = sendto(s, buf, n, (int)(r->a[3] & ~(uint64_t)MSG_DONTWAIT) | MSG_DONTWAIT | MSG_NOSIGNAL, sa, len);
+  int e = errno;
+  free(buf);
+  return w < 0 ? -e : (int)w;
+}
+
 int decode_unix(struct req *r) {
-  struct sockaddr_un sa;
-  socklen_t len = (socklen_t)r->a[2];
-  if (len < sizeof(sa_family_t) || r->a[1] == 0) return 1; /* let the kernel reject it */
-  if (len > sizeof sa) len = sizeof sa;
-  memset(&sa, 0, sizeof sa);
-  if (read_target_mem(r->pid, r->a[1], &sa, len) < 0) return -EFAULT;
+  int s = target_sock(r, (int)r->a[0]);
+  if (s < 0) return s;
+  r->fd2 = s;
+  int dom = 0, type = 0;
+  socklen_t ol = sizeof dom;
+  if (getsockopt(s, SOL_SOCKET, SO_DOMAIN, &dom, &ol) < 0) return -ENOTSOCK;
+  ol = sizeof type;
+  if (getsockopt(s, SOL_SOCKET, SO_TYPE, &type, &ol) < 0) return -ENOTSOCK;
+  /* sendto(fd, buf, len, flags, addr, alen): addr is argument 4; connect/bind: argument 1. */
+  int is_send = r->nr == SYS_sendto;
+  uint64_t addr = is_send ? r->a[4] : r->a[1];
+  socklen_t len = (socklen_t)(is_send ? r->a[5] : r->a[2]);
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  if (len > sizeof ss) len = sizeof ss;
+  int have = addr != 0;
+  if (have && read_target_mem(r->pid, addr, &ss, len) < 0) return -EFAULT;
   if (!notif_valid(r->nid)) return -ESRCH;
-  if (sa.sun_family != AF_UNIX) return 1; /* inet: the network namespace holds that boundary */
+  if (dom != AF_UNIX) {
+    if (is_send) return -EOPNOTSUPP; /* the filter traps only sends the supervisor emulates */
+    net_passthrough(r, &ss, len, have);
+    return 1;
+  }
+  if (!have || len < sizeof(sa_family_t)) return -EINVAL;
+  struct sockaddr_un sa;
+  memcpy(&sa, &ss, sizeof sa);
   r->kind = K_UNIX;
-  r->sockop = r->nr == SYS_bind;
+  r->sockop = r->nr == SYS_bind ? 1 : is_send ? 2 : 0;
+  if (is_send && type != SOCK_DGRAM) {
+    /* Stream sockets refuse an address; seqpacket ignores it: send on the copy without it,
+     * which is what the kernel would do. */
+    if (type == SOCK_STREAM) return -EOPNOTSUPP;
+    int w = unix_send(r, s, NULL, 0);
+    respond(r, w < 0 ? 0 : w, w < 0 ? -w : 0);
+    return 1;
+  }
+  if (sa.sun_family != AF_UNIX) {
+    if (sa.sun_family == AF_UNSPEC && r->sockop == 0) {
+      /* Dissolves a datagram association (no address reached). */
+      int rc = connect(s, (struct sockaddr *)&sa, len);
+      respond(r, 0, rc < 0 ? errno : 0);
+      return 1;
+    }
+    return -EINVAL; /* a unix socket with another family: the kernel refuses too */
+  }
   size_t plen = len - offsetof(struct sockaddr_un, sun_path);
-  if (plen == 0) return 1; /* autobind */
+  if (plen == 0) {
+    /* autobind (bind) or an empty address: nothing to decide; act on the copy. */
+    int rc = r->sockop == 1 ? bind(s, (struct sockaddr *)&sa, len) : -1;
+    respond(r, 0, r->sockop == 1 ? (rc < 0 ? errno : 0) : EINVAL);
+    return 1;
+  }
   if (sa.sun_path[0] == 0) {
     /* Abstract: per network namespace, so only the sandbox's own. */
     r->path1[0] = '@';
@@ -182,14 +293,8 @@ int decode_unix(struct req *r) {
 }
 
 int do_unix(struct req *r) {
-  /* Act on the target's own socket (pidfd_getfd), addressing the pinned parent directory. */
-  char t[32];
-  if (proc_status_field(r->pid, "Tgid", t, sizeof t) < 0) return -ESRCH;
-  int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)atoi(t), 0);
-  if (pidfd < 0) return -ESRCH;
-  int s = (int)syscall(438, pidfd, (int)r->a[0], 0);
-  close(pidfd);
-  if (s < 0) return errno == EBADF ? -EBADF : -ENOTSOCK;
+  /* Act on the target's own socket (taken in decode_unix), addressing the pinned parent. */
+  int s = r->fd2;
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
   socklen_t len;
   int rc;
@@ -197,12 +302,18 @@ int do_unix(struct req *r) {
     size_t n = strlen(r->path1);
     memcpy(sa.sun_path + 1, r->path1 + 1, n - 1);
     len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+    if (r->sockop == 2) return unix_send(r, s, (struct sockaddr *)&sa, len);
     rc = r->sockop ? bind(s, (struct sockaddr *)&sa, len) : connect(s, (struct sockaddr *)&sa, len);
   } else {
-    if (strlen(r->base1) >= sizeof sa.sun_path) { close(s); return -ENAMETOOLONG; }
+    if (strlen(r->base1) >= sizeof sa.sun_path) return -ENAMETOOLONG;
     memcpy(sa.sun_path, r->base1, strlen(r->base1) + 1);
     len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(r->base1) + 1);
-    if (fchdir(r->fd1) < 0) { close(s); return -errno; }
+    if (fchdir(r->fd1) < 0) return -errno;
+    if (r->sockop == 2) {
+      rc = unix_send(r, s, (struct sockaddr *)&sa, len);
+      if (chdir("/") < 0) { /* cannot happen */ }
+      return rc;
+    }
     if (r->sockop) {
       mode_t old = umask((mode_t)target_umask(r->pid));
       rc = bind(s, (struct sockaddr *)&sa, len);
@@ -212,8 +323,5 @@ int do_unix(struct req *r) {
     if (chdir("/") < 0) { /* cannot happen: "/" always exists */ }
     errno = e;
   }
-  rc = rc < 0 ? -errno : 0;
-  close(s);
-  return rc;
+  return rc < 0 ? -errno : 0;
 }
-

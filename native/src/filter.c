@@ -152,6 +152,17 @@ static void build(struct prog *p) {
     RET(SECCOMP_RET_USER_NOTIF);
   }
   for (size_t i = 0; i < sizeof trap_file / sizeof trap_file[0]; i++) nr_ret(p, trap_file[i], SECCOMP_RET_USER_NOTIF);
+  if (g_trap_unix) {
+    /* sendto with a destination address (argument 4 non-NULL): a unix datagram can name any
+     * socket path, so it is decided like connect. send() (NULL address) stays untrapped. */
+    emit(p, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sendto, 0, 6));
+    LD_ARG_LO(4);
+    emit(p, JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3));
+    emit(p, STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[4]) + 4));
+    emit(p, JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1));
+    RET(SECCOMP_RET_ALLOW);
+    RET(SECCOMP_RET_USER_NOTIF);
+  }
   if (g_trap_unix)
     for (size_t i = 0; i < sizeof trap_unix / sizeof trap_unix[0]; i++) nr_ret(p, trap_unix[i], SECCOMP_RET_USER_NOTIF);
   if (g_trap_signal)

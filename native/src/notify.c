@@ -3,8 +3,8 @@
  * Every file syscall is emulated: the supervisor performs it on the pinned O_PATH fds from
  * resolve.c (open + SECCOMP_IOCTL_NOTIF_ADDFD with SECCOMP_ADDFD_FLAG_SEND; unlinkat, renameat2,
  * mkdirat, ... on the parent fd) and returns the result; it never answers CONTINUE for a syscall
- * whose decision depends on a pointer, except execve (see exec.c) and connect/bind on non-unix
- * families (the network namespace holds that boundary).
+ * whose decision depends on a pointer, except execve (see exec.c). connect/bind/sendto are
+ * carried out on the supervisor's pidfd_getfd copy of the socket (emulate.c), for every family.
  *
  * The supervisor's own credentials match the sandbox's (same uid, capabilities dropped except
  * CAP_SYS_PTRACE/CAP_KILL needed to read target memory and verify execs), so an emulated
@@ -301,9 +301,9 @@ void handle_notification(void) {
     r->kind = K_EXEC;
     rc = exec_prepare(r);
     if (rc == 1) return; /* already answered (hard deny) */
-  } else if (r->nr == SYS_connect || r->nr == SYS_bind) {
+  } else if (r->nr == SYS_connect || r->nr == SYS_bind || r->nr == SYS_sendto) {
     rc = decode_unix(r);
-    if (rc == 1) { respond_continue(r); return; }
+    if (rc == 1) return; /* carried out on the supervisor's copy of the socket and answered */
   } else if (r->nr == SYS_kill || r->nr == SYS_tkill || r->nr == SYS_tgkill || r->nr == 424 ||
              r->nr == SYS_rt_sigqueueinfo || r->nr == SYS_rt_tgsigqueueinfo) {
     rc = decode_signal(r);
@@ -360,7 +360,7 @@ void handle_answer(struct rd *rd) {
       else exec_deny(r, (int)err, text);
       break;
     case K_UNIX:
-      if (dec == ANS_ALLOW) { int rc = do_unix(r); respond(r, 0, rc < 0 ? -rc : 0); }
+      if (dec == ANS_ALLOW) { int rc = do_unix(r); respond(r, rc < 0 ? 0 : rc, rc < 0 ? -rc : 0); }
       else respond(r, 0, (int)err);
       break;
     case K_SIG:

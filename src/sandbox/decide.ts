@@ -7,7 +7,7 @@ import type { FrameReader } from './protocol.js';
 export type Question =
   | { kind: 'file'; id: number; pid: number; nr: number; ops: string[]; path: string; ops2: string[]; path2: string }
   | { kind: 'exec'; id: number; pid: number; nr: number; depth: number; path: string; interp: string; argv: string[] }
-  | { kind: 'unix'; id: number; pid: number; nr: number; op: 'connect' | 'bind'; path: string }
+  | { kind: 'unix'; id: number; pid: number; nr: number; op: 'connect' | 'bind' | 'sendto'; path: string }
   | { kind: 'signal'; id: number; pid: number; nr: number; signal: number; targetPid: number; targets: SignalTargetClass[]; targetName: string };
 
 /** Signal target class bits (native/src/notify.c C_*), in this order. */
@@ -39,7 +39,8 @@ export function parseQuestion(r: FrameReader): Question {
       return { kind: 'exec', id, pid, nr, depth, path, interp, argv };
     }
     case 'u': {
-      const op = r.u32() === 1 ? 'bind' : 'connect';
+      const k = r.u32();
+      const op = k === 1 ? 'bind' : k === 2 ? 'sendto' : 'connect';
       return { kind: 'unix', id, pid, nr, op, path: r.str() };
     }
     case 's': {
