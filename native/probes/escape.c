@@ -142,6 +142,22 @@ static void *swapper(void *x) {
   while (!race_stop) syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, 2 /* RENAME_EXCHANGE */);
   return NULL;
 }
+/* soft_delete under the same swap: unlink dir/d/v<i> while d and e (-> secret) trade places. */
+static int rmswap(const char *dir, int n) {
+  swap_dir = dir;
+  pthread_t t;
+  pthread_create(&t, NULL, swapper, NULL);
+  int okc = 0, fail = 0;
+  for (int i = 0; i < n; i++) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s/d/v%d", dir, i);
+    if (unlink(p) == 0) okc++; else fail++;
+  }
+  race_stop = 1;
+  pthread_join(t, NULL);
+  printf("result=done removed=%d failed=%d\n", okc, fail);
+  return 0;
+}
 static int swaprace(const char *dir, int iters) {
   swap_dir = dir;
   pthread_t t;
@@ -320,6 +336,7 @@ int main(int argc, char **argv) {
   if (!strcmp(c, "unixrace") && argc == 4) return unixrace(argv[2], atoi(argv[3]));
   if (!strcmp(c, "udgram_send") && argc == 4) return udgram_send(argv[2], argv[3]);
   if (!strcmp(c, "udgram_recv") && argc == 4) return udgram_recv(argv[2], atoi(argv[3]));
+  if (!strcmp(c, "rmswap") && argc == 4) return rmswap(argv[2], atoi(argv[3]));
   if (!strcmp(c, "swaprace") && argc == 4) return swaprace(argv[2], atoi(argv[3]));
   if (!strcmp(c, "execrace") && argc == 6) return execrace(argv[2], argv[3], argv[4], atoi(argv[5]));
   if (!strcmp(c, "memfdexec") && argc == 4) return memfdexec(argv[2], argv[3]);

@@ -81,6 +81,71 @@ void do_open(struct req *r, const char *redirect) {
   if (fd < 0) respond(r, 0, e); else respond_fd(r, fd);
 }
 
+/* ---------------- soft_delete: the pinned entry moves into the session trash ----------------
+ * The object is the one the decision was made on: the entry `base1` in the pinned parent
+ * directory fd1 (never a path string re-resolved later, so a symlink swapped into an ancestor
+ * changes nothing). g_trash_fd is the session trash directory, opened by init in the sandbox's
+ * mount namespace; Node created `<id>/` in it and names `<id>/data` as the destination.
+ * Same mount: one renameat2(RENAME_NOREPLACE). Another mount (EXDEV): a copy made on the pinned
+ * objects (regular files, symlinks, empty directories), synced, then the original unlinked on
+ * the pinned parent; any failure removes the copy and leaves the original in place. */
+struct stat g_trash_st;
+int g_trash_method; /* 0 rename, 1 copy */
+
+static int copy_into_trash(struct req *r, const struct stat *st, const char *name) {
+  if (S_ISREG(st->st_mode)) {
+    int src = openat(r->fd1, r->base1, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (src < 0) return -errno;
+    struct stat s2;
+    if (fstat(src, &s2) < 0 || s2.st_ino != st->st_ino || s2.st_dev != st->st_dev) { close(src); return -EAGAIN; }
+    int dst = openat(g_trash_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (dst < 0) { int e = errno; close(src); return -e; }
+    char buf[65536];
+    ssize_t k;
+    int rc = 0;
+    while ((k = read(src, buf, sizeof buf)) > 0)
+      for (ssize_t off = 0; off < k;) { ssize_t w = write(dst, buf + off, (size_t)(k - off)); if (w < 0) { rc = -errno; break; } off += w; }
+    if (k < 0) rc = -errno;
+    struct timespec ts[2] = { st->st_atim, st->st_mtim };
+    if (!rc && fchmod(dst, st->st_mode & 0777) < 0) rc = -errno;
+    if (!rc && futimens(dst, ts) < 0) rc = -errno;
+    if (!rc && fsync(dst) < 0) rc = -errno;
+    close(src);
+    close(dst);
+    if (!rc && unlinkat(r->fd1, r->base1, 0) < 0) rc = -errno;
+    if (rc) unlinkat(g_trash_fd, name, 0);
+    return rc;
+  }
+  if (S_ISLNK(st->st_mode)) {
+    char t[PATH_MAX];
+    ssize_t n = readlinkat(r->fd1, r->base1, t, sizeof t - 1);
+    if (n < 0) return -errno;
+    t[n] = 0;
+    if (symlinkat(t, g_trash_fd, name) < 0) return -errno;
+    if (unlinkat(r->fd1, r->base1, 0) < 0) { int e = errno; unlinkat(g_trash_fd, name, 0); return -e; }
+    return 0;
+  }
+  if (S_ISDIR(st->st_mode)) {
+    if (mkdirat(g_trash_fd, name, st->st_mode & 0777) < 0) return -errno;
+    if (unlinkat(r->fd1, r->base1, AT_REMOVEDIR) < 0) { int e = errno; unlinkat(g_trash_fd, name, AT_REMOVEDIR); return -e; }
+    return 0;
+  }
+  return -EACCES; /* devices, FIFOs, sockets across filesystems: refused, left in place */
+}
+
+static int trash_move(struct req *r, int flags, const char *name) {
+  if (g_trash_fd < 0 || !name || !*name) return -EACCES;
+  struct stat st;
+  if (fstatat(r->fd1, r->base1, &st, AT_SYMLINK_NOFOLLOW) < 0) return -errno;
+  if (S_ISDIR(st.st_mode) != !!(flags & AT_REMOVEDIR)) return S_ISDIR(st.st_mode) ? -EISDIR : -ENOTDIR;
+  g_trash_st = st;
+  g_trash_method = 0;
+  if (renameat2(r->fd1, r->base1, g_trash_fd, name, RENAME_NOREPLACE) == 0) return 0;
+  if (errno != EXDEV) return -errno;
+  g_trash_method = 1;
+  return copy_into_trash(r, &st, name);
+}
+
 int do_mut(struct req *r, const char *trash_name) {
   uint64_t *a = r->a;
   char p[64];
@@ -89,15 +154,7 @@ int do_mut(struct req *r, const char *trash_name) {
   switch (r->nr) {
     case SYS_unlink: case SYS_rmdir: case SYS_unlinkat: {
       int flags = r->nr == SYS_rmdir ? AT_REMOVEDIR : r->nr == SYS_unlinkat ? (int)a[2] : 0;
-      if (trash_name) {
-        /* soft_delete: move the pinned entry into the session trash (same filesystem). */
-        if (g_trash_fd < 0) return -EACCES;
-        struct stat st;
-        if (fstatat(r->fd1, r->base1, &st, AT_SYMLINK_NOFOLLOW) < 0) return -errno;
-        if (S_ISDIR(st.st_mode) != !!(flags & AT_REMOVEDIR)) return S_ISDIR(st.st_mode) ? -EISDIR : -ENOTDIR;
-        rc = renameat2(r->fd1, r->base1, g_trash_fd, trash_name, RENAME_NOREPLACE);
-        return rc < 0 ? -errno : 0;
-      }
+      if (trash_name) return trash_move(r, flags, trash_name);
       return unlinkat(r->fd1, r->base1, flags) < 0 ? -errno : 0;
     }
     case SYS_mkdir: case SYS_mkdirat:

@@ -65,7 +65,7 @@ static void read_spec(void) {
       case 'O': {
         S.opts = r_u32(&r);
         uint32_t trash = r_u32(&r);
-        g_trash_fd = trash == 0xffffffffu ? -1 : (int)trash;
+        (void)trash; /* reserved: the session trash fd now comes from init (spec 'X') */
         uint32_t n = r_u32(&r);
         for (uint32_t i = 0; i < n && i < 8; i++) S.cg_fds[S.ncg++] = (int)r_u32(&r);
         break;
@@ -83,6 +83,7 @@ static void read_spec(void) {
       case 'P': { extern char **g_protected; extern size_t g_nprotected; push(&g_protected, &g_nprotected, r_str(&r, NULL)); break; }
       case 'R': case 'D': rules_frame(t, &r); break;
       case 'C': S.cwd = (char *)r_str(&r, NULL); break;
+      case 'X': S.trash_dir = (char *)r_str(&r, NULL); break;
       case 'G': free(f); return;
       default: die("unknown spec message type %d", t);
     }
@@ -94,7 +95,7 @@ static void read_spec(void) {
 /* ---------------- supervisor ---------------- */
 static int recv_listener(int sp, int *killable) {
   char data[600];
-  union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } c;
+  union { struct cmsghdr h; char b[CMSG_SPACE(2 * sizeof(int))]; } c;
   struct iovec io = { data, sizeof data - 1 };
   struct msghdr m = { .msg_iov = &io, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof c.b };
   ssize_t n = recvmsg(sp, &m, MSG_CMSG_CLOEXEC);
@@ -105,6 +106,8 @@ static int recv_listener(int sp, int *killable) {
   if (!cm || cm->cmsg_type != SCM_RIGHTS) die("setup handshake carried no seccomp listener");
   int fd;
   memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+  if (cm->cmsg_len >= CMSG_LEN(2 * sizeof(int))) memcpy(&g_trash_fd, CMSG_DATA(cm) + sizeof(int), sizeof(int));
+  else if (S.trash_dir) die("setup handshake carried no session trash");
   *killable = data[0] == 'K';
   return fd;
 }

@@ -352,7 +352,27 @@ void handle_answer(struct rd *rd) {
         int rc = do_mut(r, NULL);
         respond(r, 0, rc < 0 ? -rc : 0);
       } else if (dec == ANS_TRASH) {
-        respond(r, 0, 0); /* Node moved the object into the session trash (src/sandbox/trash.ts) */
+        /* The supervisor moves the pinned object into the session trash (emulate.c) and tells
+         * Node what it moved, so Node only writes the index (src/sandbox/trash.ts). */
+        extern struct stat g_trash_st;
+        extern int g_trash_method;
+        uint32_t qid = r->id;
+        int rc = do_mut(r, text);
+        respond(r, 0, rc < 0 ? -rc : 0);
+        struct buf b;
+        char num[3][32];
+        b_init(&b, 'Z');
+        b_u32(&b, qid);
+        b_u32(&b, (uint32_t)(rc < 0 ? -rc : 0));
+        b_u32(&b, (uint32_t)g_trash_method);
+        b_u32(&b, (uint32_t)g_trash_st.st_mode);
+        b_u32(&b, (uint32_t)g_trash_st.st_uid);
+        b_u32(&b, (uint32_t)g_trash_st.st_gid);
+        snprintf(num[0], sizeof num[0], "%lld", (long long)g_trash_st.st_size);
+        snprintf(num[1], sizeof num[1], "%.3f", g_trash_st.st_mtim.tv_sec * 1e3 + g_trash_st.st_mtim.tv_nsec / 1e6);
+        snprintf(num[2], sizeof num[2], "%.3f", g_trash_st.st_atim.tv_sec * 1e3 + g_trash_st.st_atim.tv_nsec / 1e6);
+        for (int i = 0; i < 3; i++) b_str(&b, num[i]);
+        b_send(&b);
       } else respond(r, 0, (int)err);
       break;
     case K_EXEC:

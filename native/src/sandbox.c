@@ -66,7 +66,13 @@ static void run_command(int sp) {
   if (dup2(sp, 3) < 0) cmd_fail(sp, "dup2 failed: %m");
   sp = 3;
   fcntl(sp, F_SETFD, FD_CLOEXEC);
-  if (syscall(SYS_close_range, 4, ~0U, 0) < 0) cmd_fail(sp, "close_range failed: %m");
+  unsigned keep = 4;
+  if (S.trash_fd >= 0) { /* kept (CLOEXEC) only until it is handed to the supervisor below */
+    if (dup3(S.trash_fd, 4, O_CLOEXEC) < 0) cmd_fail(sp, "dup3 failed: %m");
+    S.trash_fd = 4;
+    keep = 5;
+  }
+  if (syscall(SYS_close_range, keep, ~0U, 0) < 0) cmd_fail(sp, "close_range failed: %m");
   if (S.cwd && chdir(S.cwd) < 0) cmd_fail(sp, "cannot change to the working directory %s: %m", S.cwd);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) cmd_fail(sp, "prctl(PR_SET_NO_NEW_PRIVS) failed: %m");
   if (drop_caps() < 0) cmd_fail(sp, "dropping capabilities failed: %m");
@@ -90,16 +96,19 @@ static void run_command(int sp) {
   /* Hand the listener to the supervisor, then forget it: the sandbox never holds it. */
   char ok[2] = { killable ? 'K' : 'O', 0 };
   struct iovec io = { ok, 1 };
-  union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } c;
+  union { struct cmsghdr h; char b[CMSG_SPACE(2 * sizeof(int))]; } c;
   memset(&c, 0, sizeof c);
-  struct msghdr m = { .msg_iov = &io, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof c.b };
+  int fds[2] = { lfd, S.trash_fd };
+  int nfds = S.trash_fd >= 0 ? 2 : 1;
+  struct msghdr m = { .msg_iov = &io, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = CMSG_SPACE(nfds * sizeof(int)) };
   struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
   cm->cmsg_level = SOL_SOCKET;
   cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cm), &lfd, sizeof(int));
+  cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+  memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
   if (sendmsg(sp, &m, 0) < 0) _exit(126);
   close(lfd);
+  if (S.trash_fd >= 0) close(S.trash_fd);
   close(sp);
   environ = S.envp ? S.envp : (char *[]){ NULL };
   execvp(S.argv[0], S.argv);
@@ -137,6 +146,15 @@ void init_main(int go_r, int ready_w, int status_w, int sp) {
      * hard deny stays as a second layer; and reads of these paths need no special case. */
     extern char **g_protected;
     extern size_t g_nprotected;
+    /* soft_delete: the session trash is opened here, in the sandbox's mount namespace (so a
+     * rename from the sandbox's files onto it stays on one mount), before it is hidden below;
+     * the command hands it to the supervisor with the listener and closes it before exec. */
+    S.trash_fd = -1;
+    if (S.trash_dir) {
+      int t = open(S.trash_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (t < 0) err = "opening the session trash failed";
+      else { S.trash_fd = fcntl(t, F_DUPFD_CLOEXEC, 64); close(t); if (S.trash_fd < 0) err = "opening the session trash failed"; }
+    }
     for (size_t i = 0; i < g_nprotected && !err; i++) {
       struct stat pst;
       if (lstat(g_protected[i], &pst) < 0) continue;
@@ -197,6 +215,7 @@ void init_main(int go_r, int ready_w, int status_w, int sp) {
     run_command(sp);
   }
   close(sp);
+  if (S.trash_fd >= 0) close(S.trash_fd); /* the command hands it over; init keeps none */
   /* init needs no privilege from here on: it only reaps. */
   prctl(PR_SET_NAME, "cordon-init");
   prctl(PR_SET_DUMPABLE, 0);

@@ -9,6 +9,8 @@ struct spec {
   size_t argc, envc, nw, nr, nl;
   char *cwd;
   int cg_fds[8];
+  char *trash_dir;  /* the session trash (spec 'X'); opened by init before it is hidden */
+  int trash_fd;
   int ncg;
 };
 extern struct spec S;

@@ -1,10 +1,10 @@
 // `cordon run` end to end: policy → environment → audit log → cgroup → supervisor → status.
 // Each step that cannot be enforced stops the run with exitCode 126 and says which one.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { CompiledPolicy } from '../policy/index.js';
-import { applyEnvPolicy, createSessionCgroup, moveToTrash, trashRoot } from './support.js';
+import { applyEnvPolicy, createSessionCgroup, sessionTrashDir, trashRoot } from './support.js';
 import { newSessionId, openProcsFds, runSandbox, SandboxError, type Approver, type RunSandboxResult, type SandboxEvent, type StdioSlot } from './session.js';
 import { policyNeedsEgress, type Degradable } from './spec.js';
 
@@ -27,6 +27,17 @@ export interface RunCommandOptions {
   egress?: boolean;
   /** Leave plain read-only opens to Landlock when the policy allows it exactly (default true). */
   readFastPath?: boolean;
+}
+
+/** The canonical form of a path Cordon protects: the supervisor matches canonical paths, so a
+ * relative `--audit` file or a symlinked HOME / XDG_STATE_HOME would otherwise never match. */
+export function canonicalProtected(p: string): string {
+  const abs = resolve(p);
+  try {
+    return realpathSync(abs);
+  } catch {
+    return join(realpathSync(dirname(abs)), basename(abs));
+  }
 }
 
 export async function runCommand(o: RunCommandOptions): Promise<RunSandboxResult & { session: string; auditFile: string }> {
@@ -74,14 +85,18 @@ export async function runCommand(o: RunCommandOptions): Promise<RunSandboxResult
       writeFileSync(resolvConfPath, e.resolvConf, { mode: 0o644 });
       return { env: e.env, resolvConfPath };
     };
+    // The session trash exists only when the policy can soft-delete (the supervisor moves into it).
+    const pol = o.policy.policy;
+    const trashDir = (pol.file_rules ?? []).some((r) => r.decision === 'soft_delete') ? sessionTrashDir(session) : undefined;
+    const protectedPaths = [...new Set([state, trashRoot(), auditFile].map(canonicalProtected))];
     let killedBy: string | undefined;
     cgroup.onKill((r) => { killedBy = r; });
     cgroup.startTimers();
     const res = await runSandbox({
       argv: o.argv, policy: o.policy, cwd: o.cwd, env: envResult.env, audit, session, degraded: o.degraded ?? [],
-      protectedPaths: [state, trashRoot(), auditFile],
+      protectedPaths,
       cgroupProcsFds: fds,
-      trash: (p, s) => { moveToTrash(p, s); },
+      ...(trashDir ? { trashDir } : {}),
       ...(o.approver ? { approver: o.approver } : {}),
       ...(o.onEvent ? { onEvent: o.onEvent } : {}),
       ...(o.stdio ? { stdio: o.stdio } : {}),

@@ -18,6 +18,7 @@ import { answerFor, decideQuestion, describe, opsFromMask, type Answer, type Que
 import { ANS, FrameReader, FrameSplitter, FrameWriter, TO_SUPERVISOR } from './protocol.js';
 import { buildSpec, encodeSpec, type Degradable } from './spec.js';
 import { readFastPath } from './read-fastpath.js';
+import { abandonTrashEntry, completeTrashEntry, prepareTrashEntry, type PendingTrash } from './trash.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const SUPERVISOR_PATH = join(ROOT, 'native', 'build', 'cordon-supervisor');
@@ -62,7 +63,9 @@ export interface RunSandboxOptions {
   /** fds (O_WRONLY cgroup.procs files) the sandbox's init writes itself into. */
   cgroupProcsFds?: number[];
   approver?: Approver;
-  trash?: (path: string, session: string) => void;
+  /** The session trash directory (sessionTrashDir): soft_delete moves into it (the supervisor
+   * moves the pinned object; this process only writes the index). Absent: soft_delete denies. */
+  trashDir?: string;
   onEvent?: (e: SandboxEvent) => void;
   supervisorPath?: string;
   /** stdin, stdout, stderr of the sandboxed command (default: inherited). */
@@ -107,7 +110,7 @@ export function runSandbox(o: RunSandboxOptions): Promise<RunSandboxResult> {
   // Protected paths are over-mounted (hidden) inside the sandbox, so they need no carve-out here.
   const fast = o.readFastPath === false ? undefined : readFastPath(o.policy, []);
   const spec = buildSpec({
-    readGrants: fast?.on ? fast.grants : undefined, policy: o.policy.policy, argv: o.argv, env: o.env, cwd: o.cwd, degraded: o.degraded ?? [], protectedPaths: o.protectedPaths ?? [], fault: process.env.CORDON_TEST_FAULT, egress: o.onNetns !== undefined });
+    readGrants: fast?.on ? fast.grants : undefined, policy: o.policy.policy, argv: o.argv, env: o.env, cwd: o.cwd, degraded: o.degraded ?? [], protectedPaths: o.protectedPaths ?? [], fault: process.env.CORDON_TEST_FAULT, egress: o.onNetns !== undefined, trashDir: o.trashDir });
   const cg = o.cgroupProcsFds ?? [];
   // An empty environment: the supervisor needs none, and its sandbox init inherits it.
   const child = spawn(sup, [], { stdio: [...(o.stdio ?? ['inherit', 'inherit', 'inherit']), 'pipe', ...cg], detached: false, env: {} });
@@ -125,6 +128,7 @@ export function runSandbox(o: RunSandboxOptions): Promise<RunSandboxResult> {
     let cacheHits = 0;
     let settled = false;
     const pending = new Set<Promise<unknown>>();
+    const trashing = new Map<number, PendingTrash>();
 
     const send = (b: Buffer) => { if (!ctl.destroyed) ctl.write(b); };
     const terminate = (why: string) => {
@@ -168,10 +172,14 @@ export function runSandbox(o: RunSandboxOptions): Promise<RunSandboxResult> {
         if (verdict === 'allow') a = { ans: ANS.allow, errno: 0, cacheable: false, text: '' };
         final = verdict === 'allow' ? 'allow' : 'deny';
       } else if (d.decision === 'soft_delete') {
-        if (q.kind === 'file' && !q.ops2.length && (q.ops.includes('delete') || q.ops.includes('rmdir')) && o.trash) {
+        if (q.kind === 'file' && !q.ops2.length && (q.ops.includes('delete') || q.ops.includes('rmdir')) && o.trashDir) {
           try {
-            o.trash(q.path, session);
-            a = { ans: ANS.trash, errno: 0, cacheable: false, text: '' };
+            // The index entry first; the supervisor then moves the object it pinned into
+            // <trashDir>/<id>/data and reports back ('Z').
+            const p = prepareTrashEntry(q.path, session, o.trashDir);
+            trashing.set(q.id, p);
+            extra.trashId = p.entry.id;
+            a = { ans: ANS.trash, errno: 0, cacheable: false, text: p.name };
           } catch (e) {
             extra.trashError = (e as Error).message;
             final = 'deny';
@@ -233,6 +241,21 @@ export function runSandbox(o: RunSandboxOptions): Promise<RunSandboxResult> {
           const p = record(q, decision, 'deny', { native: true }).catch((e: Error) => terminate(`audit write failed (${e.message})`));
           pending.add(p);
           void p.finally(() => pending.delete(p));
+        } else if (t === 'Z') {
+          // The supervisor's soft_delete result: complete the index entry or drop it.
+          const id = r.u32(), err = r.u32(), method = r.u32() === 1 ? 'copy' as const : 'rename' as const;
+          const mode = r.u32(), uid = r.u32(), gid = r.u32();
+          const size = Number(r.str()), mtimeMs = Number(r.str()), atimeMs = Number(r.str());
+          const p = trashing.get(id);
+          trashing.delete(id);
+          if (p) {
+            try {
+              if (err === 0) completeTrashEntry(p, { mode, uid, gid, size, mtimeMs, atimeMs, method });
+              else abandonTrashEntry(p);
+            } catch (e) {
+              terminate(`cannot complete the trash index for ${p.entry.originalPath} (${(e as Error).message})`);
+            }
+          }
         } else if (t === 'C') {
           nativeAllows = r.u32();
           cacheHits = r.u32();

@@ -6,6 +6,7 @@
 // the exact per-syscall decisions (which the supervisor makes for every open and mutation);
 // a pattern starting with a wildcard makes "/" a root (no coarse write boundary).
 import { compileGlob, expandBraces, FILE_OPS, type Policy } from '../policy/index.js';
+import { isAbsolute, normalize } from 'node:path';
 import { FrameWriter, OPT, TO_SUPERVISOR } from './protocol.js';
 import type { ReadGrants } from './read-fastpath.js';
 
@@ -29,6 +30,8 @@ export interface SpecInput {
   egress?: boolean;
   /** Landlock read grants for the read fast path (src/sandbox/read-fastpath.ts); absent: off. */
   readGrants?: ReadGrants | undefined;
+  /** The session trash directory (absolute, canonical) soft_delete moves into; absent: none. */
+  trashDir?: string | undefined;
 }
 
 /** Native rule kinds (native/src/rules.h RK_*). */
@@ -85,6 +88,7 @@ export interface SandboxSpec {
   cwd: string;
   writeRoots: string[];
   protectedPaths: string[];
+  trashDir?: string;
 }
 
 export function writeRoots(policy: Policy): string[] {
@@ -125,7 +129,13 @@ export function buildSpec(i: SpecInput): SandboxSpec {
     env: Object.entries(i.env).map(([k, v]) => `${k}=${v}`),
     cwd: i.cwd,
     writeRoots: writeRoots(i.policy),
-    protectedPaths: [...(i.protectedPaths ?? [])],
+    protectedPaths: [...(i.protectedPaths ?? [])].map((p) => {
+      // Matched by the supervisor against canonical paths: a relative or symlinked one would
+      // never match (the caller canonicalizes; see runCommand).
+      if (!isAbsolute(p) || normalize(p) !== p) throw new Error(`protected path must be absolute and normalized: ${p}`);
+      return p;
+    }),
+    ...(i.trashDir ? { trashDir: i.trashDir } : {}),
   };
 }
 
@@ -152,6 +162,7 @@ export function encodeSpec(s: SandboxSpec, cgroupFds: number[]): Buffer {
   }
   frames.push(new FrameWriter('D').u32(s.native.defaultKind).u32(s.native.defaultErrno).frame());
   frames.push(new FrameWriter(T.cwd).str(s.cwd).frame());
+  if (s.trashDir) frames.push(new FrameWriter('X').str(s.trashDir).frame());
   frames.push(new FrameWriter(T.go).frame());
   return Buffer.concat(frames);
 }

@@ -10,5 +10,5 @@ export type {
 } from './cgroup.js';
 export { resolveLayout, parseCgroupMounts, parseProcCgroup } from './cgroup-hierarchy.js';
 export type { CgroupLayout, CgroupMountEntry } from './cgroup-hierarchy.js';
-export { moveToTrash, listTrash, restore as restoreFromTrash, trashRoot, TrashError } from './trash.js';
-export type { TrashEntry, TrashKind, TrashOptions, RestoreOptions, RestoreResult } from './trash.js';
+export { moveToTrash, listTrash, restore as restoreFromTrash, trashRoot, TrashError, sessionTrashDir, prepareTrashEntry, completeTrashEntry, abandonTrashEntry } from './trash.js';
+export type { TrashEntry, TrashKind, TrashOptions, RestoreOptions, RestoreResult, PendingTrash, MovedObject } from './trash.js';

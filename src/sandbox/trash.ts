@@ -19,7 +19,7 @@
 // no quota. The sandbox must deny the agent access to the trash directory itself.
 import {
   closeSync, constants, copyFileSync, existsSync, fsyncSync, lchownSync, linkSync, lstatSync, lutimesSync,
-  mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, rmdirSync, symlinkSync,
+  mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, realpathSync, renameSync, rmSync, rmdirSync, symlinkSync,
   unlinkSync, utimesSync, writeFileSync, chmodSync,
 } from 'node:fs';
 import type { Stats } from 'node:fs';
@@ -219,10 +219,80 @@ export function moveToTrash(path: string, session: string, opts: TrashOptions = 
   return entry;
 }
 
+// ---- soft_delete inside `cordon run`: the supervisor moves, Node only keeps the index ----
+// The object is moved by the supervisor on the fd it pinned when deciding (renameat2 into the
+// session trash it received as an fd; native/src/emulate.c), never by this process on a path
+// string: a path resolved here, as root in the host's mount namespace, could be redirected by
+// a symlink the agent swapped into an ancestor (or name a different file outside the sandbox's
+// view, e.g. /dev/shm). This module only creates `<session>/<id>/`, writes meta.json before the
+// move, and completes it with what the supervisor reports after.
+
+/** Creates (0700) and returns the canonical session trash directory the supervisor writes into. */
+export function sessionTrashDir(session: string, opts: TrashOptions = {}): string {
+  if (!validName(session)) throw new TrashError(`invalid session id "${session}"`, 2);
+  const dir = join(trashRoot(opts), session);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return realpathSync(dir);
+}
+
+export interface PendingTrash {
+  entry: TrashEntry;
+  entryDir: string;
+  /** The destination relative to the session trash directory (`<id>/data`). */
+  name: string;
+}
+
+/** Before the move: a new entry whose meta.json (durable) names the original path. */
+export function prepareTrashEntry(originalPath: string, session: string, sessionDir: string): PendingTrash {
+  if (!isAbsolute(originalPath)) throw new TrashError(`soft delete needs an absolute path (got "${originalPath}")`, 2);
+  for (;;) {
+    const id = randomBytes(6).toString('hex');
+    const entryDir = join(sessionDir, id);
+    try {
+      mkdirSync(entryDir, { mode: 0o700 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw new TrashError(`cannot create trash entry in ${sessionDir}: ${errText(e)}`, 1);
+    }
+    const entry: TrashEntry = {
+      id, session, originalPath, trashedAt: new Date().toISOString(), kind: 'other', mode: 0, uid: 0, gid: 0, size: 0,
+      mtimeMs: 0, atimeMs: 0, method: 'rename', storedPath: join(entryDir, 'data'),
+    };
+    try {
+      writeDurable(join(entryDir, 'meta.json'), JSON.stringify(entry, null, 2));
+    } catch (e) {
+      rmSync(entryDir, { recursive: true, force: true });
+      throw new TrashError(`cannot soft-delete ${originalPath}: writing the trash index failed (${errText(e)}); the original was left in place`, 1);
+    }
+    return { entry, entryDir, name: `${id}/data` };
+  }
+}
+
+/** What the supervisor reports about the object it moved (its lstat before the move). */
+export interface MovedObject { mode: number; uid: number; gid: number; size: number; mtimeMs: number; atimeMs: number; method: 'rename' | 'copy' }
+
+/** After a successful move: the index gets the object's kind, mode, owner and times. */
+export function completeTrashEntry(p: PendingTrash, m: MovedObject): TrashEntry {
+  const S_IFMT = 0o170000;
+  const fmt = m.mode & S_IFMT;
+  const kind: TrashKind = fmt === 0o100000 ? 'file' : fmt === 0o040000 ? 'directory' : fmt === 0o120000 ? 'symlink' : 'other';
+  const entry: TrashEntry = { ...p.entry, kind, mode: m.mode & 0o7777, uid: m.uid, gid: m.gid, size: m.size, mtimeMs: m.mtimeMs, atimeMs: m.atimeMs, method: m.method };
+  writeDurable(join(p.entryDir, 'meta.json'), JSON.stringify(entry, null, 2));
+  fsyncPath(p.entryDir);
+  return entry;
+}
+
+/** The move failed (the original is in place): the entry goes. */
+export function abandonTrashEntry(p: PendingTrash): void {
+  rmSync(p.entryDir, { recursive: true, force: true });
+}
+
 function readEntry(entryDir: string): TrashEntry | undefined {
   try {
     const meta = JSON.parse(readFileSync(join(entryDir, 'meta.json'), 'utf8')) as TrashEntry;
-    lstatSync(join(entryDir, 'data')); // no data: an interrupted move, the original is in place
+    const st = lstatSync(join(entryDir, 'data')); // no data: an interrupted move, the original is in place
+    // Moved by the supervisor but not completed (a crash in between): the kind comes from the object.
+    if (meta.kind === 'other' && meta.mode === 0) Object.assign(meta, { kind: kindOf(st), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size, mtimeMs: st.mtimeMs, atimeMs: st.atimeMs });
     return { ...meta, storedPath: join(entryDir, 'data') };
   } catch {
     return undefined;

@@ -1,0 +1,61 @@
+// soft_delete is carried out by the supervisor on the object it pinned when deciding (renameat2
+// into the session trash fd), never by Node on a path string in the host's mount namespace: a
+// symlink swapped into an ancestor between the decision and the move cannot redirect the move
+// to a file outside the sandbox's view. The control is the normal soft_delete: the file lands
+// in the session trash (`cordon trash list`) and restores byte-identical.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import { listTrash, restoreFromTrash } from '../../src/sandbox/index.js';
+import { layout, policyYaml, probeResult, PROBE, requireSandbox, sandboxRun, type Layout } from './helpers/sandbox.js';
+
+before(requireSandbox);
+
+const softDelete = (l: Layout) => policyYaml(l, { extraFileRules: `  - name: recoverable\n    paths: ["${l.work}/**"]\n    operations: [delete, rmdir]\n    decision: soft_delete\n` });
+
+test('symlink swapped into an ancestor during soft_delete never moves a file outside the sandbox\'s view', async () => {
+  const l = layout();
+  const dir = join(l.work, 'race');
+  mkdirSync(join(dir, 'd'), { recursive: true });
+  symlinkSync(l.secret, join(dir, 'e'));
+  const N = 150;
+  for (let i = 0; i < N; i++) {
+    writeFileSync(join(dir, 'd', `v${i}`), `work ${i}\n`);
+    writeFileSync(join(l.secret, `v${i}`), `HOST ${i}\n`);
+  }
+  const r = await sandboxRun(softDelete(l), [PROBE, 'rmswap', dir, String(N)], l.work);
+  const res = probeResult(r.stdout);
+  assert.equal(res.result, 'done', r.stdout + r.stderr);
+  assert.ok(Number(res.removed) > 0, `anti-vacuity: some soft deletes went through: ${JSON.stringify(res)}`);
+  for (let i = 0; i < N; i++) {
+    assert.ok(existsSync(join(l.secret, `v${i}`)), `host file secret/v${i} was moved by a soft_delete`);
+    assert.equal(readFileSync(join(l.secret, `v${i}`), 'utf8'), `HOST ${i}\n`);
+  }
+  const entries = listTrash({ session: r.session });
+  assert.equal(entries.length, Number(res.removed), 'every reported removal is in the trash, nothing else');
+  for (const e of entries) {
+    assert.ok(e.originalPath.startsWith(`${dir}/`), `trash entry from outside the work tree: ${e.originalPath}`);
+    assert.match(readFileSync(e.storedPath, 'utf8'), /^work \d+\n$/, 'the trashed object is the sandbox\'s file');
+  }
+});
+
+test('control: a normal soft_delete lands in `cordon trash list` (CLI) and restores byte-identical', async () => {
+  const l = layout();
+  mkdirSync(join(l.work, 'keep'));
+  const f = join(l.work, 'keep', 'a.txt');
+  writeFileSync(f, 'precious\n');
+  const r = await sandboxRun(softDelete(l), ['/bin/rm', f], l.work);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(existsSync(f), false);
+  const { execFileSync } = await import('node:child_process');
+  const { ROOT } = await import('./helpers/sandbox.js');
+  const listed = execFileSync(process.execPath, [join(ROOT, 'bin', 'cordon.js'), 'trash', 'list', '--json'], { encoding: 'utf8' });
+  const entry = listTrash({ session: r.session })[0];
+  assert.ok(entry, 'the soft-deleted file is in the session trash');
+  assert.ok(listed.includes(entry.id), `cordon trash list shows ${entry.id}`);
+  assert.equal(entry.originalPath, f);
+  assert.equal(entry.kind, 'file');
+  restoreFromTrash(entry.id);
+  assert.equal(readFileSync(f, 'utf8'), 'precious\n');
+});
