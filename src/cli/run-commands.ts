@@ -14,6 +14,8 @@ interface RunOpts extends PolicyVarOptions {
   allowDegraded: string[];
   verbose?: boolean;
   trapAllReads?: boolean;
+  trustStore?: string;
+  trustMode?: string;
 }
 
 function usage(msg: string): Error {
@@ -32,6 +34,8 @@ export function registerRunCommands(program: Command): void {
     .option('--json-events <FD>', 'write each decision as a JSON line to this open file descriptor')
     .option('--allow-degraded <NAME>', 'run without a protection this host lacks, by name: landlock, exec-verify (repeatable)', collect, [])
     .option('--trap-all-reads', 'decide (and record) every read-only open in the supervisor instead of leaving plain reads to Landlock')
+    .option('--trust-store <DIR>', 'verify the policy file\'s signature against the public keys in DIR (default: $CORDON_TRUST_STORE)')
+    .option('--trust-mode <MODE>', 'enforce (unsigned or untrusted policy: exit 2, nothing runs), warn, off (default: $CORDON_TRUST_MODE, else enforce when a trust store is set)')
     .option('-v, --verbose', 'print the session id, audit file and environment removals on stderr')
     .action(async (command: string[], opts: RunOpts) => {
       const sandbox = await import('../sandbox/index.js');
@@ -47,8 +51,25 @@ export function registerRunCommands(program: Command): void {
       }
       const { stateDir } = await import('../audit/index.js');
       const { policyLoadOptions } = await import('./policy-load.js');
-      const loaded = sandbox.loadPolicyCached(policyLoadOptions(opts.policy ?? 'agent-default', opts), join(stateDir(), 'policy-cache'));
-      const policy = compilePolicy(loaded.policy);
+      const loadOpts = policyLoadOptions(opts.policy ?? 'agent-default', opts);
+      // Signed policies: with a trust store (or a trust mode) configured, a policy FILE is
+      // verified first and loaded from the very bytes that were verified (no re-read, and no
+      // policy cache, whose key does not cover the signature or the trust store). Built-in
+      // policies ship with Cordon itself and are not signature-checked.
+      const { resolveTrustSettings, verifyPolicyFile } = await import('../trust/index.js');
+      const trust = resolveTrustSettings({ ...(opts.trustStore ? { trustStore: opts.trustStore } : {}), ...(opts.trustMode ? { mode: opts.trustMode } : {}) });
+      let loadedPolicy;
+      if (trust.mode !== 'off' && loadOpts.file !== undefined) {
+        const v = verifyPolicyFile(loadOpts.file, trust); // TrustError (exitCode 2): nothing runs
+        for (const w of v.warnings) process.stderr.write(`cordon: warning: ${w}\n`);
+        if (opts.verbose) process.stderr.write(`cordon: policy ${loadOpts.file} ${v.verified ? `signed by ${v.signer} (key ${v.keyId?.slice(0, 16)}…)` : 'NOT verified (trust mode warn)'}\n`);
+        const { loadPolicy } = await import('../policy/index.js');
+        const { file, ...rest } = loadOpts;
+        loadedPolicy = loadPolicy({ ...rest, text: v.bytes.toString('utf8'), source: file });
+      } else {
+        loadedPolicy = sandbox.loadPolicyCached(loadOpts, join(stateDir(), 'policy-cache')).policy;
+      }
+      const policy = compilePolicy(loadedPolicy);
       const verbose = opts.verbose ? (l: string) => process.stderr.write(`cordon: ${l}\n`) : undefined;
       // Ctrl-C reaches the sandboxed command directly (same process group); we stay up to record.
       const ignore = () => {};
