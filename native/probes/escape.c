@@ -383,15 +383,54 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(c, "ptrace_pid1")) return out(ptrace(PTRACE_SEIZE, 1, 0, 0));
   if (!strcmp(c, "tiocsti")) {
+    /* A new session whose controlling terminal is a fresh pty: there the kernel lets an
+     * unprivileged process inject input (legacy_tiocsti=1), so only the filter can refuse. The
+     * injected bytes are read back from the terminal's input queue. */
+    if (setsid() < 0) { pid_t p = fork(); if (p > 0) { int st; waitpid(p, &st, 0); return 0; } setsid(); }
     int m = posix_openpt(O_RDWR | O_NOCTTY);
     if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0) return out(-1);
     int s = open(ptsname(m), O_RDWR | O_NOCTTY);
     if (s < 0) return out(-1);
-    char ch = 'x';
-    return out(ioctl(s, TIOCSTI, &ch));
+    if (ioctl(s, TIOCSCTTY, 0) < 0) { printf("result=no_ctty\n"); return 0; }
+    const char *inj = "id\n";
+    long r = 0;
+    for (const char *q = inj; *q && r == 0; q++) r = ioctl(s, TIOCSTI, q);
+    if (r < 0) return out(r);
+    char b[16] = {0};
+    fcntl(s, F_SETFL, O_NONBLOCK);
+    ssize_t k = read(s, b, sizeof b - 1);
+    printf("result=ok injected=%s\n", k > 0 && strncmp(b, "id", 2) == 0 ? "id" : "none");
+    return 0;
+  }
+  if (!strcmp(c, "perf_event")) {
+    /* Self-profiling, user space only: allowed unprivileged at perf_event_paranoid <= 2. */
+    struct { uint32_t type, size; uint64_t config, period, sample_type, read_format, flags; char pad[128]; } a;
+    memset(&a, 0, sizeof a);
+    a.type = 1 /* PERF_TYPE_SOFTWARE */; a.size = 112; a.config = 1 /* PERF_COUNT_SW_TASK_CLOCK */;
+    a.flags = (1ull << 0) /* disabled */ | (1ull << 5) /* exclude_kernel */ | (1ull << 6) /* exclude_hv */;
+    return out(syscall(SYS_perf_event_open, &a, 0, -1, -1, 0));
   }
   if (!strcmp(c, "kill_all")) { kill(-1, SIGKILL); sleep(1); printf("result=survived\n"); return 0; }
-  if (!strcmp(c, "process_vm")) { char b[8]; struct iovec l = { b, 8 }, r = { b, 8 }; return out(process_vm_readv(getppid(), &l, 1, &r, 1, 0)); }
+  if (!strcmp(c, "process_vm")) {
+    /* A forked child (same credentials, dumpable): the kernel allows this without privilege,
+     * so only the filter can refuse. The child's marker is read back. */
+    static char secret[16] = "child-memory";
+    int pp[2];
+    if (pipe(pp) < 0) return out(-1);
+    pid_t p = fork();
+    if (p == 0) { strcpy(secret, "child-changed"); (void)!write(pp[1], "r", 1); pause(); _exit(0); }
+    char ch;
+    (void)!read(pp[0], &ch, 1);
+    char b[16] = {0};
+    struct iovec l = { b, 14 }, r = { secret, 14 };
+    long rc = process_vm_readv(p, &l, 1, &r, 1, 0);
+    int e = errno;
+    kill(p, SIGKILL);
+    waitpid(p, NULL, 0);
+    if (rc < 0) { errno = e; return out(rc); }
+    printf("result=ok read=%s\n", b);
+    return 0;
+  }
   fprintf(stderr, "escape: unknown probe %s\n", c);
   return 2;
 }
