@@ -6,6 +6,7 @@ export { buildSpec, encodeSpec, writeRoots, nativeFileRules, RK, DEGRADABLE, typ
 export { parseQuestion, operationsOf, combine, decideQuestion, answerFor, opsFromMask, type Question, type Answer } from './decide.js';
 export { detectHost, formatDetect, type DetectReport, type Protection } from './detect.js';
 export { loadPolicyCached, policyCacheKey } from './policy-cache.js';
+export { redactArgv } from './redact.js';
 export { FrameWriter, FrameReader, FrameSplitter, OPT, ANS, TO_SUPERVISOR } from './protocol.js';
 // Trash (soft_delete) for `cordon trash`, from the support modules.
 export { listTrash, restoreFromTrash, trashRoot, moveToTrash, TrashError } from './support.js';

@@ -7,6 +7,7 @@ import type { CompiledPolicy } from '../policy/index.js';
 import { applyEnvPolicy, createSessionCgroup, sessionTrashDir, trashRoot } from './support.js';
 import { newSessionId, openProcsFds, runSandbox, SandboxError, type Approver, type RunSandboxResult, type SandboxEvent, type StdioSlot } from './session.js';
 import { policyNeedsEgress, type Degradable } from './spec.js';
+import { redactArgv } from './redact.js';
 
 export interface RunCommandOptions {
   argv: string[];
@@ -66,7 +67,8 @@ export async function runCommand(o: RunCommandOptions): Promise<RunSandboxResult
   let fds: number[] = [];
   try {
     fds = openProcsFds(cgroup.procsFiles);
-    await audit.append({ kind: 'session', operation: 'start', subject: session, session, policyDigest: o.policy.digest, fields: { argv: o.argv, cwd: o.cwd, policy: o.policy.policy.name } });
+    const startArgv = redactArgv(o.argv); // invariant 7: no secrets from argv in the chain
+    await audit.append({ kind: 'session', operation: 'start', subject: session, session, policyDigest: o.policy.digest, fields: { argv: startArgv.argv, cwd: o.cwd, policy: o.policy.policy.name }, ...(startArgv.redacted.length ? { redacted: startArgv.redacted.map((i) => `/fields/argv/${i}`) } : {}) });
     let egress: { close(): Promise<void> } | undefined;
     let resolvDir: string | undefined;
     const wantEgress = o.egress !== false && policyNeedsEgress(o.policy.policy);

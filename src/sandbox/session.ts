@@ -18,6 +18,7 @@ import { answerFor, decideQuestion, describe, opsFromMask, type Answer, type Que
 import { ANS, FrameReader, FrameSplitter, FrameWriter, TO_SUPERVISOR } from './protocol.js';
 import { buildSpec, encodeSpec, type Degradable } from './spec.js';
 import { readFastPath } from './read-fastpath.js';
+import { redactArgv } from './redact.js';
 import { abandonTrashEntry, completeTrashEntry, prepareTrashEntry, type PendingTrash } from './trash.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -139,6 +140,8 @@ export function runSandbox(o: RunSandboxOptions): Promise<RunSandboxResult> {
       send(new FrameWriter(TO_SUPERVISOR.answer).u32(q.id).u8(a.ans).u32(a.errno).u8(a.cacheable ? 1 : 0).str(a.text).frame());
     };
     const record = (q: Question, d: Decision, final: Decision['decision'], extra?: Record<string, unknown>): Promise<void> => {
+      // Invariant 7: secrets in argv never reach the audit chain (src/sandbox/redact.ts).
+      const red = q.kind === 'exec' ? redactArgv(q.argv) : undefined;
       const ev: AuditEventInput = {
         kind: AUDIT_KIND[q.kind],
         operation: q.kind === 'file' ? [...q.ops, ...q.ops2].join('+') : q.kind === 'exec' ? 'exec' : q.kind === 'unix' ? q.op : 'signal',
@@ -147,8 +150,9 @@ export function runSandbox(o: RunSandboxOptions): Promise<RunSandboxResult> {
         rule: d.rule,
         policyDigest: o.policy.digest,
         session,
-        process: { pid: q.pid, ...(q.kind === 'exec' ? { argv: q.argv } : {}) },
+        process: { pid: q.pid, ...(red ? { argv: red.argv } : {}) },
       };
+      if (red?.redacted.length) ev.redacted = red.redacted.map((i) => `/process/argv/${i}`);
       if (d.message) ev.message = d.message;
       const fields: Record<string, unknown> = { ...extra };
       if (q.kind === 'signal') Object.assign(fields, { signal: q.signal, targets: q.targets });
