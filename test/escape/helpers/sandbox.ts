@@ -104,7 +104,7 @@ export interface RunOut {
 }
 
 /** yaml: policy text, or `{ builtin: 'agent-default' }` (PROJECT_ROOT = cwd). */
-export async function sandboxRun(yaml: string | { builtin: string }, argv: string[], cwd: string, opts: { env?: Record<string, string>; onSupervisorPid?: (pid: number) => void; approver?: Approver; readFastPath?: boolean } = {}): Promise<RunOut> {
+export async function sandboxRun(yaml: string | { builtin: string }, argv: string[], cwd: string, opts: { env?: Record<string, string>; onSupervisorPid?: (pid: number) => void; approver?: Approver; readFastPath?: boolean; egress?: boolean } = {}): Promise<RunOut> {
   const vars = { PROJECT_ROOT: cwd };
   const policy = compilePolicy(loadPolicy(typeof yaml === 'string' ? { text: yaml, source: 'test-policy', vars } : { builtin: yaml.builtin, vars }));
   const dir = mkdtempSync(join(tmpdir(), 'cordon-run-'));
@@ -121,6 +121,7 @@ export async function sandboxRun(yaml: string | { builtin: string }, argv: strin
       ...(opts.onSupervisorPid ? { onSupervisorPid: opts.onSupervisorPid } : {}),
       ...(opts.approver ? { approver: opts.approver } : {}),
       ...(opts.readFastPath === false ? { readFastPath: false } : {}),
+      ...(opts.egress === false ? { egress: false } : {}),
     });
     return { code: r.exitCode, stdout: readFileSync(outF, 'utf8'), stderr: readFileSync(errF, 'utf8'), events, cordonError: r.cordonError, session: r.session, auditFile: r.auditFile };
   } finally {
