@@ -56,6 +56,12 @@ test('spec: options, argv, env and the frame sequence ending with go', () => {
   }
   assert.deepEqual(types.join(''), 'OAAEWWWWWPRRRRRRRRDCG');
   assert.throws(() => buildSpec({ policy, argv: [], env: {}, cwd: '/' }), /no command/);
+  // protected paths are matched canonically by the supervisor: relative or unnormalized ones are refused
+  assert.throws(() => buildSpec({ policy, argv: ['true'], env: {}, cwd: '/', protectedPaths: ['audit.jsonl'] }), /absolute and normalized/);
+  assert.throws(() => buildSpec({ policy, argv: ['true'], env: {}, cwd: '/', protectedPaths: ['/a/../b'] }), /absolute and normalized/);
+  // the session trash goes in its own frame after the cwd
+  const t = encodeSpec(buildSpec({ policy, argv: ['true'], env: {}, cwd: '/', trashDir: '/state/trash/s-1' }), []);
+  assert.ok(t.includes(Buffer.from('/state/trash/s-1')));
 });
 
 test('public exports of src/sandbox are named and pinned', () => {
@@ -63,6 +69,6 @@ test('public exports of src/sandbox are named and pinned', () => {
     'ANS', 'DEGRADABLE', 'FrameReader', 'FrameSplitter', 'FrameWriter', 'OPT', 'RK', 'SUPERVISOR_PATH', 'SandboxError', 'TO_SUPERVISOR',
     'TrashError', 'answerFor', 'buildSpec', 'combine', 'decideQuestion', 'detectHost', 'encodeSpec', 'formatDetect', 'jsonEventWriter',
     'listTrash', 'loadPolicyCached', 'moveToTrash', 'nativeFileRules', 'newSessionId', 'operationsOf', 'opsFromMask', 'parseQuestion', 'policyCacheKey',
-    'restoreFromTrash', 'runCommand', 'runSandbox', 'trashRoot', 'writeRoots',
+    'redactArgv', 'restoreFromTrash', 'runCommand', 'runSandbox', 'trashRoot', 'writeRoots',
   ]);
 });

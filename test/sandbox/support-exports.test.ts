@@ -6,8 +6,9 @@ import * as support from '../../src/sandbox/support.js';
 
 test('src/sandbox/support.ts exports exactly the support API', () => {
   assert.deepEqual(Object.keys(support).sort(), [
-    'CgroupError', 'SECRET_NAME_PATTERNS', 'SessionCgroup', 'TrashError', 'applyEnvPolicy', 'createSessionCgroup',
-    'globMatch', 'listTrash', 'moveToTrash', 'parseCgroupMounts', 'parseProcCgroup', 'resolveLayout',
-    'restoreFromTrash', 'secretNamePattern', 'secretValueRule', 'trashRoot',
+    'CgroupError', 'SECRET_NAME_PATTERNS', 'SessionCgroup', 'TrashError', 'abandonTrashEntry', 'applyEnvPolicy',
+    'completeTrashEntry', 'createSessionCgroup', 'globMatch', 'listTrash', 'moveToTrash', 'parseCgroupMounts',
+    'parseProcCgroup', 'prepareTrashEntry', 'resolveLayout', 'restoreFromTrash', 'secretNamePattern', 'secretValueRule',
+    'sessionTrashDir', 'trashRoot',
   ]);
 });
