@@ -4,7 +4,8 @@
  * Why C: Node cannot enter another network namespace (no setns), and a socket belongs to the
  * namespace it was created in. This helper enters the sandbox's namespace, creates the
  * listening sockets there, and hands every connection to the Cordon process over a Unix
- * socket (a filesystem path, reachable from any network namespace). It decides nothing.
+ * socket: an abstract one ("@NAME") in Cordon's own network namespace, which the sandbox can
+ * neither list nor reach (see connect_unix). It decides nothing.
  *
  * What it listens on, inside the namespace (all set up before READY is printed):
  *   - TCP [::]:TPORT (dual stack): connections nftables redirected there (every TCP connect to a
@@ -30,7 +31,8 @@
  * sandbox loses the network, never gains it). It dies with its parent (PR_SET_PDEATHSIG).
  * NOT covered here: UDP other than DNS (no listener: it never leaves the namespace).
  *
- * Usage: cordon-egress NETNS_PATH UNIX_SOCKET_PATH TPORT PPORT
+ * Usage: cordon-egress NETNS_PATH UNIX_SOCKET TPORT PPORT
+ *   UNIX_SOCKET "@NAME" is an abstract socket in the starting (host) namespace; else a path.
  *   NETNS_PATH "-" stays in the current namespace; TPORT 0 opens only the proxy listener
  *   (127.0.0.1:PPORT; PPORT 0 picks a free port); READY is followed by the proxy port.
  */
@@ -76,12 +78,30 @@ __attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt,
   exit(1);
 }
 
+/*
+ * Connects to Cordon. "@NAME" is an abstract socket: abstract names belong to the network
+ * namespace a socket is created in, so the calling thread first re-enters the host namespace
+ * (setns is per thread; nothing a thread does after this needs the sandbox namespace: its
+ * client socket already exists). Cordon's socket therefore cannot be seen (/proc/net/unix) or
+ * reached from inside the sandbox, whatever its mounts show. A filesystem path still works.
+ */
 static int connect_unix(void) {
+  int abstract = unix_path[0] == '@';
+  if (abstract && (host_ns < 0 || setns(host_ns, CLONE_NEWNET) < 0)) return -1;
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  strncpy(sa.sun_path, unix_path, sizeof sa.sun_path - 1);
-  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+  socklen_t len = sizeof sa;
+  if (abstract) {
+    size_t n = strlen(unix_path + 1);
+    if (n > sizeof sa.sun_path - 1) n = sizeof sa.sun_path - 1;
+    /* sun_path[0] stays NUL; the rest is NUL-padded and the whole of sun_path is the name,
+     * as Node (libuv) binds it. */
+    memcpy(sa.sun_path + 1, unix_path + 1, n);
+  } else {
+    strncpy(sa.sun_path, unix_path, sizeof sa.sun_path - 1);
+  }
+  if (connect(fd, (struct sockaddr *)&sa, len) < 0) {
     close(fd);
     return -1;
   }
@@ -347,7 +367,7 @@ static void handle_udp(uint32_t *next_id) {
 
 int main(int argc, char **argv) {
   if (argc != 5) {
-    fprintf(stderr, "usage: cordon-egress NETNS_PATH UNIX_SOCKET_PATH TPORT PPORT\n");
+    fprintf(stderr, "usage: cordon-egress NETNS_PATH UNIX_SOCKET TPORT PPORT\n");
     return 2;
   }
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) die("prctl(PR_SET_PDEATHSIG)");

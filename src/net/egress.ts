@@ -5,7 +5,8 @@
 //   boundary, and it holds even if everything below is killed. Inside it, nftables redirects
 //   every TCP connection to a non-loopback address, and every UDP packet to port 53, to
 //   cordon-egress (native/net), which Cordon starts inside the namespace. The helper hands each
-//   connection, with its original destination, to this process over a Unix socket; here it is
+//   connection, with its original destination, to this process over an abstract Unix socket
+//   in this process's namespace (the sandbox cannot reach it); here it is
 //   decided (gateway.ts); if allowed, the helper connects to the address decided on and splices
 //   the bytes (transparent.ts has the control protocol). Tools that honour
 //   HTTP(S)_PROXY / ALL_PROXY reach the proxy at 127.0.0.1:PPORT in the namespace; tools that
@@ -16,9 +17,9 @@
 // QUIC clients fall back to TCP); a sandbox that holds CAP_NET_ADMIN over the namespace could
 // remove the redirect rules, which only cuts its own network (there is still no route out).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CompiledPolicy } from '../policy/index.js';
@@ -260,24 +261,31 @@ function startHelper(path: string, args: string[]): Promise<{ child: ChildProces
   });
 }
 
-/** The Unix socket the helper talks to, in a fresh private (0700) directory. */
+/**
+ * The Unix socket the helper talks to: an abstract socket (no file) with a random name, in
+ * Cordon's own network namespace. Abstract names are scoped by network namespace, so a
+ * sandboxed process (in its own namespace) can neither list it in /proc/net/unix nor connect
+ * to it, whatever its mounts show; the helper creates its sockets in the host namespace (see
+ * connect_unix in cordon-egress.c). The argv form is "@NAME" (argv cannot carry the NUL).
+ * NOT covered: processes in Cordon's own namespace can connect (as they can to startProxy's
+ * TCP port); all they get is decisions on the same policy, audited.
+ */
 async function serveHelper(gw: Gateway, limits: ProxyLimits): Promise<{ sockPath: string; close(): Promise<void> }> {
   const http = createHttpProxy(gw, limits);
-  const dir = mkdtempSync(join(tmpdir(), 'cordon-egress-'));
-  const sockPath = join(dir, 'egress.sock');
+  const name = `cordon-egress-${randomBytes(16).toString('hex')}`;
+  const sockPath = `@${name}`;
   const sockets = new Set<net.Socket>();
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, (s) => {
     sockets.add(s);
     s.once('close', () => sockets.delete(s));
     dispatch(gw, limits, http, s);
   });
-  await new Promise<void>((res, rej) => { server.once('error', rej); server.listen({ path: sockPath, backlog: 4096 }, () => res()); });
+  await new Promise<void>((res, rej) => { server.once('error', rej); server.listen({ path: `\0${name}`, backlog: 4096 }, () => res()); });
   return {
     sockPath,
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((res) => server.close(() => res()));
-      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
