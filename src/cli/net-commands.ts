@@ -68,14 +68,17 @@ export function registerNetCommands(program: Command): void {
       }
       const resolver = (opts.resolve ?? []).length > 0 ? staticResolver(table) : systemResolver();
       const gw = new Gateway({ policy: compiled, resolver });
-      let v = await gw.decideConnect(host, port, 'connect');
+      // An http:// URL is what the forward proxy sees (each request decided by http_rules);
+      // anything else is a tunnel or a captured connection (refused for hosts http_rules govern).
+      let v = await gw.decideConnect(host, port, path !== undefined ? 'http' : 'connect');
       const name = host.kind === 'name' ? host.host : v.host;
+      const governed = gw.httpSubject(name, host.kind === 'ip' ? (v.ip ?? host.ip) : undefined);
       let httpRule: string | undefined;
-      if (v.allowed && path !== undefined && name !== undefined) {
-        const hd = gw.decider.decideHttp(method, name, path, port);
+      if (v.allowed && path !== undefined && governed !== undefined) {
+        const hd = gw.decider.decideHttp(method, governed, path, port);
         if (hd) {
           httpRule = hd.rule;
-          const settled = await gw.decider.settle({ kind: 'http', method, host: name, path, port }, hd);
+          const settled = await gw.decider.settle({ kind: 'http', method, host: governed, path, port }, hd);
           v = { ...v, allowed: settled.allowed, decision: settled.decision };
         }
       }

@@ -50,3 +50,32 @@ test('a target with userinfo is bad input: exit 2 with the reason on stderr', ()
   assert.equal(r.code, 2);
   assert.match(r.err, /^cordon: invalid address .*userinfo/);
 });
+
+test('a host http_rules govern: an http:// URL is decided per request (exit 0 / 1 by path); a tunnel to it is refused', () => {
+  const gov = join(dir, 'gov.yaml');
+  writeFileSync(gov, `version: 1
+name: cli-http
+network_rules:
+  - name: api
+    domains: [api.test]
+    decision: allow
+http_rules:
+  - name: read-public
+    hosts: [api.test]
+    methods: [GET]
+    paths: ['/public/**']
+    decision: allow
+`);
+  const check = (target: string) => {
+    const r = spawnSync(process.execPath, [join(root, 'bin/cordon.js'), 'net', 'check', gov, target, '--resolve', 'api.test=140.82.112.3'], { encoding: 'utf8' });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+  const pub = check('http://api.test/public/x');
+  assert.equal(pub.code, 0, pub.out + pub.err);
+  assert.match(pub.out, /rule "read-public" \(http_rules\)/);
+  const admin = check('http://api.test/admin');
+  assert.equal(admin.code, 1, admin.out + admin.err);
+  const tls = check('https://api.test/public/x');
+  assert.equal(tls.code, 1, tls.out + tls.err);
+  assert.match(tls.out, /rule "http-rules-uninspectable" \(http_rules\)/);
+});
