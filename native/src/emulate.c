@@ -230,12 +230,19 @@ static int target_sock(struct req *r, int fdnum) {
   return s;
 }
 
-/* A blocking connect can take long (TCP SYN retries): off the event loop, like FIFO opens. */
-struct net_job { struct req r; struct sockaddr_storage sa; socklen_t len; };
-static void *connect_thread(void *arg) {
+/* A blocking connect can take long (TCP SYN retries), a blocking send too: off the event loop,
+ * like FIFO opens. */
+struct net_job { struct req r; struct sockaddr_storage sa; socklen_t len; char *buf; size_t n; };
+static void *net_thread(void *arg) {
   struct net_job *j = arg;
-  int rc = connect(j->r.fd2, (struct sockaddr *)&j->sa, j->len);
-  respond(&j->r, 0, rc < 0 ? errno : 0);
+  if (j->r.nr == SYS_sendto) {
+    ssize_t w = sendto(j->r.fd2, j->buf, j->n, (int)j->r.a[3] | MSG_NOSIGNAL, (struct sockaddr *)&j->sa, j->len);
+    respond(&j->r, w < 0 ? 0 : w, w < 0 ? errno : 0);
+  } else {
+    int rc = connect(j->r.fd2, (struct sockaddr *)&j->sa, j->len);
+    respond(&j->r, 0, rc < 0 ? errno : 0);
+  }
+  free(j->buf);
   free(j);
   return NULL;
 }
@@ -244,19 +251,26 @@ static void *connect_thread(void *arg) {
 static void net_passthrough(struct req *r, struct sockaddr_storage *sa, socklen_t len, int have_addr) {
   struct sockaddr *p = have_addr ? (struct sockaddr *)sa : NULL;
   if (r->nr == SYS_bind) { int rc = bind(r->fd2, p, len); respond(r, 0, rc < 0 ? errno : 0); return; }
-  if (r->nr == SYS_sendto) { respond(r, 0, EOPNOTSUPP); return; } /* not reached: only unix datagram sends trap */
-  struct net_job *j = malloc(sizeof *j);
+  if (!have_addr) { respond(r, 0, EFAULT); return; }
+  struct net_job *j = calloc(1, sizeof *j);
   if (!j) { respond(r, 0, ENOMEM); return; }
   j->r = *r;
   j->sa = *sa;
   j->len = len;
-  if (!have_addr) { respond(r, 0, EFAULT); free(j); return; }
+  if (r->nr == SYS_sendto) {
+    /* The payload is copied once (at most 4 MiB: a stream socket may return a short count; a
+     * datagram that large fails with EMSGSIZE anyway) and sent from the copy. */
+    j->n = (size_t)r->a[2] > (4u << 20) ? (4u << 20) : (size_t)r->a[2];
+    j->buf = malloc(j->n ? j->n : 1);
+    if (!j->buf) { free(j); respond(r, 0, ENOMEM); return; }
+    if (j->n && read_target_mem(r->pid, r->a[1], j->buf, j->n) < 0) { free(j->buf); free(j); respond(r, 0, EFAULT); return; }
+  }
   r->fd1 = r->fd2 = -1;
   r->argv = NULL; r->symlink_target = NULL;
   r->used = 0;
   j->r.used = 1;
   pthread_t t;
-  if (pthread_create(&t, NULL, connect_thread, j) != 0) { respond(&j->r, 0, EAGAIN); free(j); return; }
+  if (pthread_create(&t, NULL, net_thread, j) != 0) { respond(&j->r, 0, EAGAIN); free(j->buf); free(j); return; }
   pthread_detach(t);
 }
 
@@ -298,7 +312,6 @@ int decode_unix(struct req *r) {
   if (have && read_target_mem(r->pid, addr, &ss, len) < 0) return -EFAULT;
   if (!notif_valid(r->nid)) return -ESRCH;
   if (dom != AF_UNIX) {
-    if (is_send) return -EOPNOTSUPP; /* the filter traps only sends the supervisor emulates */
     net_passthrough(r, &ss, len, have);
     return 1;
   }

@@ -65,3 +65,17 @@ test('unix datagram sendto a path on an unconnected socket is decided like conne
   assert.equal(probeResult(control.stdout).result, 'ok', control.stdout + control.stderr);
   assert.match(got2, /got=hello/, `control (allowed) must receive the datagram: ${got2}`);
 });
+
+test('inet sockets work through the supervisor\'s copy: UDP sendto, bind and a blocking TCP connect on loopback', async () => {
+  const l = layout();
+  const py = [
+    'import socket',
+    'u=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); u.bind(("127.0.0.1",0)); p=u.getsockname()[1]',
+    'c=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); n=c.sendto(b"ping-udp",("127.0.0.1",p)); print("sent",n); print(u.recv(64).decode())',
+    't=socket.socket(); t.bind(("127.0.0.1",0)); t.listen(1); q=t.getsockname()[1]',
+    'k=socket.create_connection(("127.0.0.1",q)); a,_=t.accept(); k.sendall(b"ping-tcp"); print(a.recv(64).decode())',
+  ].join('\n');
+  const r = await sandboxRun(policyYaml(l), ['/usr/bin/python3', '-c', py], l.work);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /sent 8\nping-udp\nping-tcp/);
+});
