@@ -144,21 +144,18 @@ export class Gateway {
       if (governed) return { allowed: false, host, port, decision: governed };
       const gate = this.nameGate(host);
       if (gate) return { allowed: false, host, port, decision: gate };
+      // connect_redirects match a name on the name alone: the original is never contacted,
+      // so it is not looked up either (a glob like '*.example.com' would otherwise carry
+      // the client's choice of subdomain to that zone's DNS).
+      const byName = this.connectRedirect(host, '', port);
+      if (byName) return this.followRedirect(byName, host, undefined, port);
       candidates = await this.resolveName(host);
       if (candidates.length === 0) {
         return { allowed: false, host, port, decision: denial('unresolvable', `${host} does not resolve`, `Cordon could not resolve ${host}.`) };
       }
     }
     const redirected = this.connectRedirect(host, candidates[0]!, port);
-    if (redirected) {
-      const to = parseAuthority(redirected.to);
-      const ips = to.host.kind === 'ip' ? [to.host.ip] : await this.resolveName(to.host.host);
-      const v: Verdict = { allowed: ips.length > 0, decision: redirected.decision, ip: candidates[0]!, port };
-      if (host !== undefined) v.host = host;
-      if (ips.length === 0) v.decision = denial(redirected.decision.rule, `redirect target ${redirected.to} does not resolve`);
-      else v.connect = { ip: ips[0]!, port: to.port };
-      return v;
-    }
+    if (redirected) return this.followRedirect(redirected, host, candidates[0]!, port);
     // Decide on each resolved address in order; connect to the first one allowed.
     let first: Decision | undefined;
     let chosen: { ip: string; d: Decision } | undefined;
@@ -188,6 +185,17 @@ export class Gateway {
       return v;
     }
     v.connect = { ip: chosen.ip, port };
+    return v;
+  }
+
+  private async followRedirect(r: { to: string; decision: Decision }, host: string | undefined, ip: string | undefined, port: number): Promise<Verdict> {
+    const to = parseAuthority(r.to);
+    const ips = to.host.kind === 'ip' ? [to.host.ip] : await this.resolveName(to.host.host);
+    const v: Verdict = { allowed: ips.length > 0, decision: r.decision, port };
+    if (ip !== undefined) v.ip = ip;
+    if (host !== undefined) v.host = host;
+    if (ips.length === 0) v.decision = denial(r.decision.rule, `redirect target ${r.to} does not resolve`);
+    else v.connect = { ip: ips[0]!, port: to.port };
     return v;
   }
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
 import { answerDns, Gateway, startProxy, type Resolver } from '../../src/net/index.js';
-import { policy } from './helpers/world.js';
+import { Listener, policy } from './helpers/world.js';
 
 function spy(): Resolver & { asked: string[] } {
   const asked: string[] = [];
@@ -120,3 +120,25 @@ for (const fastPath of [false, true]) {
     });
   }
 }
+
+test('connect_redirects by name: the original name is never looked up; the redirect target gets the tunnel', async () => {
+  const mirror = await new Listener('127.0.0.2').start();
+  const asked: string[] = [];
+  const r: Resolver = { resolve: async (h) => { asked.push(h); return ['127.0.0.9']; } };
+  const p = await startProxy({ policy: policy(`version: 1
+name: redirect-by-name
+connect_redirects:
+  - name: to-mirror
+    match: '*.mirror.test:443'
+    redirect_to: '127.0.0.2:${mirror.port}'
+`), resolver: r });
+  try {
+    const out = await exchange(p.address.port, [Buffer.from('CONNECT c2VjcmV0.mirror.test:443 HTTP/1.1\r\nHost: c2VjcmV0.mirror.test:443\r\n\r\nGET /x HTTP/1.1\r\nHost: c2VjcmV0.mirror.test\r\nConnection: close\r\n\r\n')]);
+    assert.match(out.toString(), /^HTTP\/1\.1 200 Connection Established[\s\S]*hello from 127\.0\.0\.2 GET \/x/);
+    assert.equal(mirror.requests.length, 1);
+    assert.deepEqual(asked, []);
+  } finally {
+    await p.close();
+    await mirror.close();
+  }
+});
