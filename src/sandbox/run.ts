@@ -1,6 +1,6 @@
 // `cordon run` end to end: policy → environment → audit log → cgroup → supervisor → status.
 // Each step that cannot be enforced stops the run with exitCode 126 and says which one.
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { CompiledPolicy } from '../policy/index.js';
@@ -109,6 +109,7 @@ export async function runCommand(o: RunCommandOptions): Promise<RunSandboxResult
       await egress?.close().catch(() => {});
       if (resolvDir) rmSync(resolvDir, { recursive: true, force: true });
     });
+    if (trashDir) { try { rmdirSync(trashDir); } catch { /* not empty: something was soft-deleted */ } }
     fds = [];
     if (killedBy && killedBy !== 'teardown') res.limitKill = `the command was stopped by resource_limits (${killedBy})`;
     await audit.append({ kind: 'session', operation: 'end', subject: session, session, fields: { exitCode: res.exitCode, ...(res.limitKill ? { limitKill: res.limitKill } : {}), nativeAllows: res.nativeAllows, cachedDecisions: res.cacheHits, ...(res.cordonError ? { error: res.cordonError } : {}) } });

@@ -132,7 +132,7 @@ export function buildSpec(i: SpecInput): SandboxSpec {
     protectedPaths: [...(i.protectedPaths ?? [])].map((p) => {
       // Matched by the supervisor against canonical paths: a relative or symlinked one would
       // never match (the caller canonicalizes; see runCommand).
-      if (!isAbsolute(p) || normalize(p) !== p) throw new Error(`protected path must be absolute and normalized: ${p}`);
+      if (!isAbsolute(p) || normalize(p) !== p || (p.length > 1 && p.endsWith('/'))) throw new Error(`protected path must be absolute and normalized: ${p}`);
       return p;
     }),
     ...(i.trashDir ? { trashDir: i.trashDir } : {}),

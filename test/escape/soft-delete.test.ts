@@ -4,7 +4,7 @@
 // to a file outside the sandbox's view. The control is the normal soft_delete: the file lands
 // in the session trash (`cordon trash list`) and restores byte-identical.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { listTrash, restoreFromTrash } from '../../src/sandbox/index.js';
@@ -58,4 +58,24 @@ test('control: a normal soft_delete lands in `cordon trash list` (CLI) and resto
   assert.equal(entry.kind, 'file');
   restoreFromTrash(entry.id);
   assert.equal(readFileSync(f, 'utf8'), 'precious\n');
+});
+
+test('soft_delete of a /dev/shm name (a fresh tmpfs inside): the sandbox\'s file is copied to the trash; the host file of the same name stays', async () => {
+  const l = layout();
+  const name = `/dev/shm/cordon-esc-${process.pid}-${Date.now()}`;
+  writeFileSync(name, 'HOST shm file\n'); // the host's file under the same path
+  try {
+    const rules = `  - name: shm-recoverable\n    paths: ["/dev/shm/**"]\n    operations: [delete]\n    decision: soft_delete\n  - name: shm\n    paths: ["/dev/shm/**"]\n    decision: allow\n`;
+    const r = await sandboxRun(policyYaml(l, { extraFileRules: rules }), ['/bin/sh', '-c', `printf shm-data > ${name} && rm ${name} && test ! -e ${name} && echo gone`], l.work);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /gone/);
+    assert.equal(readFileSync(name, 'utf8'), 'HOST shm file\n', 'a soft_delete inside moved the host\'s /dev/shm file');
+    const [e] = listTrash({ session: r.session });
+    assert.ok(e, 'the sandbox\'s file is in the session trash');
+    assert.equal(e.originalPath, name);
+    assert.equal(e.method, 'copy', 'another mount than the trash: copied on the pinned file');
+    assert.equal(readFileSync(e.storedPath, 'utf8'), 'shm-data');
+  } finally {
+    rmSync(name, { force: true });
+  }
 });
