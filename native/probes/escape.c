@@ -106,6 +106,43 @@ static int unixrace(const char *path, int iters) {
   return 0;
 }
 
+/* The same, while a second thread swaps the fd number between a fresh unix socket and an inet
+ * one (dup2): a supervisor that checks the socket's domain and then lets the kernel re-fetch the
+ * fd would be fooled just the same. */
+static void *fdswapper(void *x) {
+  int inet = *(int *)x;
+  while (!race_stop) {
+    int u = socket(AF_UNIX, SOCK_STREAM, 0);
+    dup2(u, 100);
+    close(u);
+    for (volatile int i = 0; i < 2000; i++) {}
+    dup2(inet, 100);
+    for (volatile int i = 0; i < 2000; i++) {}
+  }
+  return NULL;
+}
+static int unixfdswap(const char *path, int iters) {
+  memset(&ur_a, 0, sizeof ur_a);
+  ur_a.in.sin_family = AF_INET; ur_a.in.sin_port = htons(1); ur_a.in.sin_addr.s_addr = htonl(0x7f000001);
+  memset(&ur_b, 0, sizeof ur_b);
+  ur_b.un.sun_family = AF_UNIX; strncpy(ur_b.un.sun_path, path, sizeof ur_b.un.sun_path - 1);
+  memcpy(&ur_buf, &ur_a, sizeof ur_buf);
+  int inet = socket(AF_INET, SOCK_STREAM, 0);
+  dup2(inet, 100);
+  pthread_t t1, t2;
+  pthread_create(&t1, NULL, uflipper, NULL);
+  pthread_create(&t2, NULL, fdswapper, &inet);
+  int conn = 0, fail = 0;
+  for (int i = 0; i < iters; i++) {
+    if (connect(100, (struct sockaddr *)&ur_buf, sizeof(struct sockaddr_un)) == 0) { conn++; (void)!send(100, "x", 1, MSG_NOSIGNAL); } else fail++;
+  }
+  race_stop = 1;
+  pthread_join(t1, NULL);
+  pthread_join(t2, NULL);
+  printf("result=done connected=%d failed=%d\n", conn, fail);
+  return 0;
+}
+
 /* ---- unix datagram to a path on an unconnected socket (sendto with an address) ---- */
 static int udgram_send(const char *path, const char *msg) {
   int s = socket(AF_UNIX, SOCK_DGRAM, 0);
@@ -333,6 +370,7 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(c, "environ_peek") && argc == 3) return environ_peek("/proc/self/exe", atoi(argv[2]));
   if (!strcmp(c, "openrace") && argc == 5) return openrace(argv[2], argv[3], atoi(argv[4]));
+  if (!strcmp(c, "unixfdswap") && argc == 4) return unixfdswap(argv[2], atoi(argv[3]));
   if (!strcmp(c, "unixrace") && argc == 4) return unixrace(argv[2], atoi(argv[3]));
   if (!strcmp(c, "udgram_send") && argc == 4) return udgram_send(argv[2], argv[3]);
   if (!strcmp(c, "udgram_recv") && argc == 4) return udgram_recv(argv[2], atoi(argv[3]));

@@ -15,6 +15,7 @@ const MANIFEST: Record<string, Array<[file: string, name: string]>> = {
     ['test/escape/races.test.ts', 'path-rewriting thread race on exec never runs the denied image'],
     ['test/escape/file-paths.test.ts', '/proc/self/fd re-open cannot upgrade a read-only open to a write'],
     ['test/escape/unix-sockets.test.ts', 'family-flipping race (AF_INET <-> AF_UNIX in the same buffer)'],
+    ['test/escape/unix-sockets.test.ts', 'fd-swapping race (dup2 of a unix socket over an inet socket'],
     ['test/escape/unix-sockets.test.ts', 'unix datagram sendto a path on an unconnected socket'],
     ['test/escape/soft-delete.test.ts', 'symlink swapped into an ancestor during soft_delete'],
   ],

@@ -36,6 +36,26 @@ test('family-flipping race (AF_INET <-> AF_UNIX in the same buffer) never connec
   }
 });
 
+test('fd-swapping race (dup2 of a unix socket over an inet socket\'s fd, plus the family flip) never connects to a denied unix listener', async () => {
+  const l = layout();
+  const sock = join(l.work, 'svc.sock');
+  let accepted = 0;
+  const srv = createServer((s) => { accepted++; s.resume(); });
+  await new Promise<void>((res) => srv.listen(sock, res));
+  try {
+    const blocked = probeResult((await sandboxRun(policyYaml(l), [PROBE, 'unixfdswap', sock, '3000'], l.work)).stdout);
+    assert.equal(blocked.result, 'done');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(accepted, 0, `a denied unix socket accepted ${accepted} connections: ${JSON.stringify(blocked)}`);
+    assert.equal(blocked.connected, '0');
+    const control = probeResult((await sandboxRun(allowSock(l, sock), [PROBE, 'unixfdswap', sock, '3000'], l.work)).stdout);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(Number(control.connected) > 0 && accepted > 0, `control (socket allowed) must connect: ${JSON.stringify(control)} accepted=${accepted}`);
+  } finally {
+    srv.close();
+  }
+});
+
 /** A datagram listener the test owns (the probe run bare); resolves with what it received. */
 function dgramListener(path: string, ms: number): Promise<{ ready: Promise<void>; done: Promise<string> }> {
   const p = spawn(PROBE, ['udgram_recv', path, String(ms)], { stdio: ['ignore', 'pipe', 'inherit'] });
