@@ -129,7 +129,7 @@ export function runSandbox(o: RunSandboxOptions): Promise<RunSandboxResult> {
     let cacheHits = 0;
     let settled = false;
     const pending = new Set<Promise<unknown>>();
-    const trashing = new Map<number, PendingTrash>();
+    const trashing = new Map<number, PendingTrash & { rule: string }>();
 
     const send = (b: Buffer) => { if (!ctl.destroyed) ctl.write(b); };
     const terminate = (why: string) => {
@@ -181,7 +181,7 @@ export function runSandbox(o: RunSandboxOptions): Promise<RunSandboxResult> {
             // The index entry first; the supervisor then moves the object it pinned into
             // <trashDir>/<id>/data and reports back ('Z').
             const p = prepareTrashEntry(q.path, session, o.trashDir);
-            trashing.set(q.id, p);
+            trashing.set(q.id, { ...p, rule: d.rule });
             extra.trashId = p.entry.id;
             a = { ans: ANS.trash, errno: 0, cacheable: false, text: p.name };
           } catch (e) {
@@ -255,7 +255,14 @@ export function runSandbox(o: RunSandboxOptions): Promise<RunSandboxResult> {
           if (p) {
             try {
               if (err === 0) completeTrashEntry(p, { mode, uid, gid, size, mtimeMs, atimeMs, method });
-              else abandonTrashEntry(p);
+              else {
+                abandonTrashEntry(p);
+                // The soft_delete decision was recorded before the move; its failure is too.
+                const f = o.audit.append({ kind: 'file', operation: 'delete', subject: p.entry.originalPath, decision: 'deny', rule: p.rule, session, policyDigest: o.policy.digest, message: `soft_delete could not move the object into the trash (errno ${err}); it was left in place`, fields: { trashId: p.entry.id } })
+                  .catch((e: Error) => terminate(`audit write failed (${e.message})`));
+                pending.add(f);
+                void f.finally(() => pending.delete(f));
+              }
             } catch (e) {
               terminate(`cannot complete the trash index for ${p.entry.originalPath} (${(e as Error).message})`);
             }

@@ -79,3 +79,12 @@ test('soft_delete of a /dev/shm name (a fresh tmpfs inside): the sandbox\'s file
     rmSync(name, { force: true });
   }
 });
+
+test('a soft_delete the supervisor cannot carry out leaves no trash entry and is recorded as a failure', async () => {
+  const l = layout();
+  const r = await sandboxRun(softDelete(l), ['/bin/rm', join(l.work, 'does-not-exist')], l.work);
+  assert.notEqual(r.code, 0, 'rm reports the failure');
+  assert.deepEqual(listTrash({ session: r.session }), []);
+  const chain = readFileSync(r.auditFile, 'utf8');
+  assert.match(chain, /soft_delete could not move the object into the trash \(errno 2\)/);
+});
