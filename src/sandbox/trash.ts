@@ -12,9 +12,10 @@
 // Restore never clobbers unless forced: files come back with link(2) (fails on an existing
 // name, atomically) or an exclusive create; directories with rename onto a missing name.
 //
-// Scope, NOT covered: the caller must pass the canonical path of the object the kernel would
-// have acted on (this module uses path syscalls, so a parent symlink swapped in between would be
-// followed); a write racing the final unlink of a cross-filesystem move can be lost; cross-
+// Scope, NOT covered: moveToTrash (the `cordon trash`-side API) must be given the canonical path
+// of the object and uses path syscalls, so a parent symlink swapped in between would be
+// followed; that is why `cordon run` never uses it: there the supervisor moves the pinned object
+// and this module only keeps the index (prepareTrashEntry / completeTrashEntry below); a write racing the final unlink of a cross-filesystem move can be lost; cross-
 // filesystem moves handle regular files, symlinks and empty directories (others are refused);
 // no quota. The sandbox must deny the agent access to the trash directory itself.
 import {
