@@ -12,7 +12,7 @@
 import { realpathSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { homedir } from 'node:os';
-import { dirname, basename, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import type { Decision, Operation } from '../policy/index.js';
 import type { McpArgConstraint } from './rules.js';
 import { globMatch } from './glob.js';
@@ -25,24 +25,37 @@ export interface ArgContext {
 
 export type ArgVerdict = { ok: true } | { ok: false; reason: string; decision?: Decision };
 
-/** Canonical absolute path: the deepest existing ancestor resolved with realpath. */
+/**
+ * Canonical absolute path as the kernel would resolve it for the server: components are walked
+ * in order and symlinks followed as they are met, so `lnk/../x` (lnk -> /etc/ssl/certs) is
+ * /etc/ssl/x, not the lexical /proj/x. A `..` applies to the physical parent. The part below the
+ * deepest existing directory is appended as written (no symlinks can be met there yet).
+ */
 export function canonicalizePath(p: string, cwd: string): string {
-  let abs = p;
-  if (abs === '~' || abs.startsWith('~/')) abs = join(homedir(), abs.slice(1));
-  abs = isAbsolute(abs) ? resolve(abs) : resolve(cwd, abs);
-  const rest: string[] = [];
-  let cur = abs;
-  for (;;) {
+  let raw = p;
+  if (raw === '~' || raw.startsWith('~/')) raw = join(homedir(), raw.slice(1));
+  if (!isAbsolute(raw)) raw = `${cwd}/${raw}`;
+  let cur = '/';
+  let missing = false;
+  for (const part of raw.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      cur = dirname(cur);
+      continue;
+    }
+    const next = cur === '/' ? `/${part}` : `${cur}/${part}`;
+    if (missing) {
+      cur = next;
+      continue;
+    }
     try {
-      const real = realpathSync.native(cur);
-      return rest.length === 0 ? real : join(real, ...rest.reverse());
+      cur = realpathSync.native(next);
     } catch {
-      const parent = dirname(cur);
-      if (parent === cur) return abs;
-      rest.push(basename(cur));
-      cur = parent;
+      missing = true;
+      cur = next;
     }
   }
+  return cur;
 }
 
 const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443, 'ws:': 80, 'wss:': 443, 'ftp:': 21 };
