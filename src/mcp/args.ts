@@ -60,6 +60,22 @@ export function canonicalizePath(p: string, cwd: string): string {
 
 const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443, 'ws:': 80, 'wss:': 443, 'ftp:': 21 };
 
+/**
+ * A resource URI the agent asks a server to read: `file:` URIs are file reads decided by
+ * file_rules, network URLs connections decided by network_rules. Other schemes name resources
+ * internal to the server (no file or host to decide) and are left to mcp_rules on tools.
+ */
+export function checkResourceUri(uri: string, ctx: ArgContext): ArgVerdict {
+  let scheme: string;
+  try {
+    scheme = new URL(uri).protocol;
+  } catch {
+    return { ok: false, reason: 'resources/read needs an absolute URI' };
+  }
+  if (scheme === 'file:' || scheme in DEFAULT_PORTS) return checkUrl(uri, 'uri', ctx);
+  return { ok: true };
+}
+
 function checkUrl(value: string, name: string, ctx: ArgContext): ArgVerdict {
   let u: URL;
   try {

@@ -6,7 +6,7 @@
 // is checked last so calls refused for another reason do not use up the budget.
 
 import type { CompiledPolicy, Decision } from '../policy/index.js';
-import { checkArgs } from './args.js';
+import { checkArgs, checkResourceUri, type ArgVerdict } from './args.js';
 import { toolSettings } from './rules.js';
 import type { McpRule, ToolSettings } from './rules.js';
 import type { TaintStore } from './taint.js';
@@ -49,6 +49,11 @@ export class CallPolicy {
       if (this.ruleCache.size < 10_000) this.ruleCache.set(tool, r);
     }
     return r;
+  }
+
+  /** A `resources/read`: the URI's file or host decided by file_rules / network_rules. */
+  decideResource(uri: string): ArgVerdict {
+    return checkResourceUri(uri, { evaluate: (op) => this.compiled.evaluate(op), cwd: this.opts.cwd });
   }
 
   /**

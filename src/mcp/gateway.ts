@@ -190,6 +190,19 @@ export class Gateway {
       });
       return;
     }
+    if (c.method === 'resources/read') {
+      // A resource read is a file read or a fetch done by the server for the agent: decided by
+      // the same file_rules / network_rules before the server sees it.
+      const uri = (c.params as { uri?: unknown } | undefined)?.uri;
+      const verdict = typeof uri === 'string' ? this.policy.decideResource(uri) : { ok: false as const, reason: 'resources/read needs params.uri (a string)' };
+      if (!verdict.ok) {
+        const message = `cordon: resources/read of ${typeof uri === 'string' ? uri : 'a missing URI'} denied: ${verdict.reason}`;
+        this.record({ kind: 'mcp', operation: 'resources/read', subject: `${this.opts.server}/${typeof uri === 'string' ? uri : ''}`, decision: 'deny', ...(verdict.decision ? { rule: verdict.decision.rule } : {}), message })
+          .catch((e) => this.log(`audit write failed: ${(e as Error).message}`));
+        void this.agent.send(errorMessage(c.id, RPC.POLICY_DENIED, message));
+        return;
+      }
+    }
     const p: Extract<Pending, { kind: 'agent' }> = { kind: 'agent', agentId: c.id, method: c.method, cursor: c.params?.cursor };
     const token = (c.params?._meta as { progressToken?: unknown } | undefined)?.progressToken;
     if (typeof token === 'string' || typeof token === 'number') p.progressToken = token;

@@ -20,6 +20,8 @@ export const RPC = {
   TOO_LARGE: -32003,
   /** The server did not answer within the gateway's request timeout. */
   UPSTREAM_TIMEOUT: -32004,
+  /** The policy refused the request (resources/read of a denied file or host). */
+  POLICY_DENIED: -32005,
 } as const;
 
 export type Classified =

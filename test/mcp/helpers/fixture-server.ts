@@ -53,7 +53,11 @@ function makeServer(cfg: FixtureConfig): Server {
     return { content: [{ type: 'text', text: t.result ?? JSON.stringify(req.params.arguments ?? {}) }] };
   });
   server.setRequestHandler(ListResourcesRequestSchema, async () => ({ resources: cfg.resource === undefined ? [] : [{ uri: 'fixture://doc', name: 'doc' }] }));
-  server.setRequestHandler(ReadResourceRequestSchema, async (req) => ({ contents: [{ uri: req.params.uri, text: cfg.resource ?? '' }] }));
+  server.setRequestHandler(ReadResourceRequestSchema, async (req) => {
+    // Resource reads go to their own log (`<log>.resources`), one URI a line.
+    if (cfg.log) appendFileSync(`${cfg.log}.resources`, `${req.params.uri}\n`);
+    return { contents: [{ uri: req.params.uri, text: cfg.resource ?? '' }] };
+  });
   return server;
 }
 
