@@ -4,7 +4,7 @@
 import { compileGlob, compileGlobAny, expandBraces } from '../glob.js';
 import type { CommandRule } from '../schema/command-rules.js';
 import type { ExecOperation } from '../types.js';
-import { buildPathIndex, lookupPath } from './file.js';
+import { buildPathIndex, lookupPath, type PathItem } from './file.js';
 import { scan, sortBucket, type Entry } from './first-match.js';
 
 interface Probe {
@@ -22,7 +22,7 @@ export function compileCommandRules(rules: readonly CommandRule[]): (op: ExecOpe
   const exactPath = new Map<string, Entry<Probe>[]>();
   const exactBase = new Map<string, Entry<Probe>[]>();
   const globs: Entry<Probe>[] = [];
-  const pathGlobs: { rule: number; pattern: string; test: (p: Probe, matched: (s: string) => boolean) => boolean }[] = [];
+  const pathGlobs: PathItem<Probe>[] = [];
   const add = (m: Map<string, Entry<Probe>[]>, k: string, e: Entry<Probe>) => {
     let b = m.get(k);
     if (!b) m.set(k, (b = []));

@@ -24,30 +24,44 @@ interface LengthGroup<Op> {
 }
 
 export interface PathIndex<Op> {
+  /** Literal patterns: consulted once, with the whole path. */
+  exact: Map<string, Entry<Op>[]>;
   /** Patterns starting with a wildcard, consulted for every path. */
   always: Entry<Op>[];
-  /** Literal prefixes (and literal paths) grouped by length, shortest first. */
+  /** Literal directory prefixes of the other patterns, grouped by length, shortest first. */
   groups: LengthGroup<Op>[];
 }
 
 const HASH_ABOVE = 6;
 
-export function buildPathIndex<Op>(items: { rule: number; pattern: string; test: (op: Op, matched: (s: string) => boolean) => boolean }[]): PathIndex<Op> {
+export interface PathItem<Op> {
+  rule: number;
+  pattern: string;
+  /** Operation bits the item covers (a cheap pre-check); absent: all. */
+  mask?: number;
+  test: (op: Op, matched: (s: string) => boolean) => boolean;
+}
+
+export function buildPathIndex<Op>(items: PathItem<Op>[]): PathIndex<Op> {
   const byKey = new Map<string, Entry<Op>[]>();
+  const exact = new Map<string, Entry<Op>[]>();
   const always: Entry<Op>[] = [];
+  const add = (m: Map<string, Entry<Op>[]>, k: string, e: Entry<Op>) => {
+    let b = m.get(k);
+    if (!b) m.set(k, (b = []));
+    b.push(e);
+  };
   for (const it of items) {
     for (const p of expandBraces(it.pattern)) {
       const g = compileGlob(p, '/');
       const entry: Entry<Op> = { rule: it.rule, test: (op) => it.test(op, g.test) };
-      const key = g.literal ? g.text : g.prefix;
-      if (key === '') always.push(entry);
-      else {
-        let b = byKey.get(key);
-        if (!b) byKey.set(key, (b = []));
-        b.push(entry);
-      }
+      if (it.mask !== undefined) entry.mask = it.mask;
+      if (g.literal) add(exact, g.text, entry);
+      else if (g.prefix === '') always.push(entry);
+      else add(byKey, g.prefix, entry);
     }
   }
+  for (const b of exact.values()) sortBucket(b);
   sortBucket(always);
   const byLen = new Map<number, LengthGroup<Op>>();
   for (const [key, bucket] of byKey) {
@@ -59,16 +73,18 @@ export function buildPathIndex<Op>(items: { rule: number; pattern: string; test:
   }
   const groups = [...byLen.values()].sort((a, b) => a.len - b.len);
   for (const g of groups) if (g.keys.length > HASH_ABOVE) g.map = new Map(g.keys.map((k, i) => [k, g.buckets[i]!]));
-  return { always, groups };
+  return { exact, always, groups };
 }
 
 /**
- * Lowest matching rule index for `path` (canonical, absolute), or Infinity. A key of length L
- * applies when the path equals it or continues with "/" at L: i.e. it is the path itself or
- * one of its ancestor directories. Small groups compare in place (no substring is built).
+ * Lowest matching rule index for `path` (canonical, absolute), or Infinity. A prefix key of
+ * length L applies when the path equals it or continues with "/" at L: i.e. it is the path
+ * itself or one of its ancestor directories. Small groups compare in place (no substring is
+ * built). `bit` is the operation's bit, checked against each entry's mask before its test.
  */
-export function lookupPath<Op>(ix: PathIndex<Op>, path: string, op: Op): number {
-  let best = scan(ix.always, op, Infinity);
+export function lookupPath<Op>(ix: PathIndex<Op>, path: string, op: Op, bit = -1): number {
+  let best = scan(ix.exact.get(path), op, Infinity, bit);
+  best = scan(ix.always, op, best, bit);
   const n = path.length;
   const groups = ix.groups;
   for (let gi = 0; gi < groups.length; gi++) {
@@ -78,13 +94,13 @@ export function lookupPath<Op>(ix: PathIndex<Op>, path: string, op: Op): number 
     // "/" (length 1) is every absolute path's ancestor.
     if (L !== n && L !== 1 && path.charCodeAt(L) !== 47) continue;
     if (g.map !== undefined) {
-      best = scan(g.map.get(L === n ? path : path.slice(0, L)), op, best);
+      best = scan(g.map.get(L === n ? path : path.slice(0, L)), op, best, bit);
       continue;
     }
     const keys = g.keys;
     for (let k = 0; k < keys.length; k++) {
       if (path.startsWith(keys[k]!)) {
-        best = scan(g.buckets[k], op, best);
+        best = scan(g.buckets[k], op, best, bit);
         break;
       }
     }
@@ -95,18 +111,13 @@ export function lookupPath<Op>(ix: PathIndex<Op>, path: string, op: Op): number 
 export function compileFileRules(rules: readonly FileRule[]): (op: FileOperation, path: string) => number {
   const items = rules.flatMap((r, i) => {
     const mask = opsMask(r.operations);
-    return r.paths.map((pattern) => ({
-      rule: i,
-      pattern,
-      test: (op: { bit: number; path: string }, matched: (s: string) => boolean) => (op.bit & mask) !== 0 && matched(op.path),
-    }));
+    return r.paths.map((pattern): PathItem<{ path: string }> => ({ rule: i, pattern, mask, test: (op, matched) => matched(op.path) }));
   });
   const ix = buildPathIndex(items);
   // One reusable probe object: evaluation is synchronous and single-threaded.
-  const probe = { bit: 0, path: '' };
+  const probe = { path: '' };
   return (op, path) => {
-    probe.bit = OP_BIT[op.op] ?? 0;
     probe.path = path;
-    return lookupPath(ix, path, probe);
+    return lookupPath(ix, path, probe, OP_BIT[op.op] ?? 0);
   };
 }
