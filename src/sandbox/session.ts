@@ -300,9 +300,17 @@ export function runSandbox(o: RunSandboxOptions): Promise<RunSandboxResult> {
     const split = new FrameSplitter();
     ctl.on('data', (c: Buffer) => split.push(c, onFrame));
     ctl.on('error', () => { /* the exit handler reports */ });
+    // The control socket is not the child's stdio: its last frames (the exit status) can still
+    // be unread when the child's 'close' fires. Wait for the socket to close too (bounded), so a
+    // normal end is never mistaken for a supervisor crash.
+    const ctlClosed = new Promise<void>((res) => {
+      ctl.once('close', () => res());
+      ctl.once('end', () => res());
+    });
     child.on('error', (e) => { if (!settled) { settled = true; reject(new SandboxError(`cannot start the supervisor ${sup}: ${e.message}`)); } });
     child.on('close', async (code, sig) => {
       for (const fd of cg) { try { closeSync(fd); } catch { /* already closed */ } }
+      await Promise.race([ctlClosed, new Promise((res) => setTimeout(res, 2000).unref())]);
       await Promise.allSettled([...pending]);
       if (settled) return;
       settled = true;
