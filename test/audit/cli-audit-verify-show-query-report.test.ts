@@ -19,7 +19,7 @@ async function sessionLog(dir: string): Promise<{ file: string; env: NodeJS.Proc
   await w.append({ kind: 'exec', operation: 'exec', subject: '/usr/bin/npm', decision: 'allow', rule: 'dev-tools', session: s, process: { pid: 10, argv: ['npm', 'test'] } });
   await w.append({ kind: 'file', operation: 'read', subject: '/home/u/.ssh/id_ed25519', decision: 'deny', rule: 'no-ssh-keys', message: 'SSH keys are off limits', session: s });
   await w.append({ kind: 'file', operation: 'write', subject: '/work/proj/out.txt', decision: 'allow', session: s });
-  await w.append({ kind: 'net', operation: 'connect', subject: 'registry.npmjs.org:443', decision: 'allow', session: s });
+  await w.append({ kind: 'net', operation: 'connect', subject: 'registry.example.test:443', decision: 'allow', session: s });
   await w.append({ kind: 'net', operation: 'connect', subject: 'evil.example.invalid:443', decision: 'deny', rule: 'egress', session: s });
   await w.append({ kind: 'file', operation: 'read', subject: '/etc/hosts', decision: 'allow', session: 'other' });
   await w.append({ kind: 'session', operation: 'end', subject: s, session: s, fields: { exitCode: 3 } });
@@ -66,7 +66,7 @@ test('audit show, query filters and report read the session log', async (t) => {
     return (JSON.parse(r.stdout) as { subject: string }[]).map((e) => e.subject);
   };
   assert.deepEqual(q(['--decision', 'deny']), ['/home/u/.ssh/id_ed25519', 'evil.example.invalid:443']);
-  assert.deepEqual(q(['--kind', 'net', '--domain', 'npmjs.org']), ['registry.npmjs.org:443']);
+  assert.deepEqual(q(['--kind', 'net', '--domain', 'example.test']), ['registry.example.test:443']);
   assert.deepEqual(q(['--path', '/work/proj']), ['/work/proj/out.txt']);
   assert.deepEqual(q(['--path', '/home/*/.ssh/*']), ['/home/u/.ssh/id_ed25519']);
   assert.deepEqual(q(['--session', 'other']), ['/etc/hosts']);
