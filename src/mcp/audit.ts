@@ -3,32 +3,17 @@
 // may hold secrets): argument names and a SHA-256 of their canonical JSON instead.
 
 import { createHash } from 'node:crypto';
-import type { DecisionKind } from '../policy/index.js';
+import type { AuditEventInput } from '../audit/index.js';
+import { canonicalJson } from '../policy/index.js';
 
-export interface McpAuditEvent {
-  kind: 'mcp' | 'detection';
-  operation: string;
-  subject: string;
-  decision?: DecisionKind;
-  rule?: string;
-  message?: string;
-  policyDigest?: string;
-  session: string;
-  fields?: Record<string, unknown>;
-}
+/** src/audit's event, narrowed to the kinds the gateway records. */
+export type McpAuditEvent = Omit<AuditEventInput, 'kind' | 'process' | 'redacted'> & { kind: 'mcp' | 'detection' };
 
 export interface McpAuditSink {
   /** Resolves once recorded; rejects when it cannot be, and the caller then denies. */
   append(e: McpAuditEvent): Promise<void>;
 }
 
-function canonical(v: unknown): string {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  const o = v as Record<string, unknown>;
-  return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
-}
-
 export function argsDigest(args: unknown): string {
-  return createHash('sha256').update(canonical(args)).digest('hex');
+  return createHash('sha256').update(canonicalJson(args)).digest('hex');
 }

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { canonicalJson } from '../policy/index.js';
 
 export interface PinnedTool {
   sha256: string;
@@ -44,12 +45,6 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
   return xdg && xdg.startsWith('/') ? join(xdg, 'cordon', 'mcp') : join(env.HOME || homedir(), '.local', 'state', 'cordon', 'mcp');
 }
 
-function canonical(v: unknown): string {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  const o = v as Record<string, unknown>;
-  return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
-}
 
 /** The pinned part of a tool definition: everything but `_meta` (free-form, often volatile). */
 export function pinnedDefinition(tool: Record<string, unknown>): Record<string, unknown> {
@@ -58,7 +53,7 @@ export function pinnedDefinition(tool: Record<string, unknown>): Record<string, 
 }
 
 export function definitionHash(tool: Record<string, unknown>): string {
-  return createHash('sha256').update(canonical(pinnedDefinition(tool))).digest('hex');
+  return createHash('sha256').update(canonicalJson(pinnedDefinition(tool))).digest('hex');
 }
 
 const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -173,7 +168,7 @@ export function checkPin(p: PinFile, tool: Record<string, unknown>, now: Date, f
 
 /** A line diff of two definitions' pretty JSON (small inputs: O(n·m) LCS is fine). */
 export function diffDefinitions(a: Record<string, unknown>, b: Record<string, unknown>): string {
-  const pretty = (v: unknown) => JSON.stringify(JSON.parse(canonical(v)), null, 2).split('\n');
+  const pretty = (v: unknown) => JSON.stringify(JSON.parse(canonicalJson(v)), null, 2).split('\n');
   const x = pretty(a);
   const y = pretty(b);
   const n = x.length;
