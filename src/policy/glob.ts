@@ -115,6 +115,12 @@ export interface CompiledGlob {
   literal: boolean;
   /** The unescaped literal, when `literal`. */
   text: string;
+  /**
+   * True when the pattern is exactly `prefix/**` over a plain prefix: then a path matches iff it
+   * is `prefix` or lies under it, which is precisely when an index keyed by `prefix` consults
+   * the pattern, so the index may skip `test`.
+   */
+  subtree: boolean;
   test: (s: string) => boolean;
 }
 
@@ -129,11 +135,13 @@ export function compileGlob(pattern: string, sep: '/' | '.' | ''): CompiledGlob 
     if (c === '*' || c === '?' || c === '[' || c === '\\') { firstMeta = i; break; }
   }
   if (firstMeta < 0) {
-    return { source, prefix: p, literal: true, text: p, test: (s) => s === p };
+    return { source, prefix: p, literal: true, text: p, subtree: false, test: (s) => s === p };
   }
   const cut = sep === '/' ? p.lastIndexOf('/', firstMeta) : -1;
   const prefix = cut < 0 ? '' : cut === 0 ? '/' : p.slice(0, cut);
-  return { source, prefix, literal: false, text: p, test: sep === '/' ? fastPathTest(p, source) : regexTest(source) };
+  const base = p.slice(0, -3);
+  const subtree = sep === '/' && p.endsWith('/**') && PLAIN.test(base) && prefix === (base === '' ? '/' : base);
+  return { source, prefix, literal: false, text: p, subtree, test: sep === '/' ? fastPathTest(p, source) : regexTest(source) };
 }
 
 function regexTest(source: string): (s: string) => boolean {
