@@ -54,6 +54,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -256,9 +257,7 @@ struct conn {
   char kind; /* 'T', 'P', 'D' */
 };
 
-static void *conn_thread(void *arg) {
-  struct conn c = *(struct conn *)arg;
-  free(arg);
+static void conn_serve(struct conn c) {
   char hdr[128];
   int n;
   if (c.kind == 'T') {
@@ -275,7 +274,7 @@ static void *conn_thread(void *arg) {
       if (getsockopt(c.fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, &od, &ol) != 0 || od.ss_family != AF_INET6) {
         /* No NAT record: connected to the listener directly. Nothing to relay to. */
         close(c.fd);
-        return NULL;
+        return;
       }
       struct sockaddr_in6 *s = (struct sockaddr_in6 *)&od;
       inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof ip);
@@ -285,7 +284,7 @@ static void *conn_thread(void *arg) {
      * destination means a direct connection to this listener: nothing to relay to. */
     if (strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0) {
       close(c.fd);
-      return NULL;
+      return;
     }
     if (port == 53) {
       /* DNS over TCP to any address: Cordon answers it itself. */
@@ -302,13 +301,24 @@ static void *conn_thread(void *arg) {
   if (u < 0 || (n > 0 && write_all(u, hdr, (size_t)n) < 0)) {
     close(c.fd);
     if (u >= 0) close(u);
-    return NULL;
+    return;
   }
   if (c.kind == 'T') transparent(c.fd, u);
   else if (c.kind == 'P') proxy_conn(c.fd, u);
   else relay(c.fd, u);
   close(c.fd);
   close(u);
+  return;
+}
+
+/* Connections this worker holds (see worker_loop); each costs FDS_PER_CONN descriptors. */
+static long active;
+
+static void *conn_thread(void *arg) {
+  struct conn c = *(struct conn *)arg;
+  free(arg);
+  conn_serve(c);
+  __atomic_sub_fetch(&active, 1, __ATOMIC_RELAXED);
   return NULL;
 }
 
@@ -365,6 +375,81 @@ static void handle_udp(uint32_t *next_id) {
   if (write_all(dns_unix, buf, (size_t)n + 6) < 0) _exit(1);
 }
 
+/*
+ * Workers. Every tunnel costs FDS_PER_CONN descriptors in the process carrying it (client,
+ * Cordon's control socket, upstream, one splice pipe), and RLIMIT_NOFILE is per process: on
+ * hosts whose hard limit is 20 000 and that deny CAP_SYS_RESOURCE, one process could carry
+ * about 4 000 tunnels. So WORKERS processes share the listening sockets, each accepting only
+ * while it has room for another connection (conn_limit); a full worker leaves the connection
+ * in the backlog for the others (never accepts what it cannot carry). The main process keeps
+ * the UDP listeners. A worker that dies takes the main process with it (SIGCHLD), and workers
+ * die with the main process (PR_SET_PDEATHSIG): the sandbox loses the network, never gains it.
+ */
+#define WORKERS 4
+#define FDS_PER_CONN 5
+#define FD_RESERVE 64
+static long conn_limit;
+
+static void set_conn_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) < 0) die("getrlimit(RLIMIT_NOFILE)");
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max; /* the soft limit may rise to the hard one without privilege */
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0) die("setrlimit(RLIMIT_NOFILE)");
+  }
+  long n = rl.rlim_cur == RLIM_INFINITY ? 1L << 20 : (long)rl.rlim_cur;
+  conn_limit = (n - FD_RESERVE) / FDS_PER_CONN;
+  if (conn_limit < 16) { errno = EMFILE; die("RLIMIT_NOFILE %ld leaves no room for connections", n); }
+}
+
+struct listener {
+  int fd;
+  char kind;
+};
+
+static void worker_loop(const struct listener *ls, int nl, pthread_attr_t *attr) {
+  struct pollfd p[8];
+  for (int i = 0; i < nl; i++) p[i] = (struct pollfd){.fd = ls[i].fd, .events = POLLIN};
+  pthread_t th;
+  for (;;) {
+    if (poll(p, (nfds_t)nl, -1) < 0) {
+      if (errno == EINTR) continue;
+      die("poll");
+    }
+    for (int i = 0; i < nl; i++) {
+      if (!(p[i].revents & POLLIN)) continue;
+      if (__atomic_load_n(&active, __ATOMIC_RELAXED) >= conn_limit) {
+        usleep(2000); /* full: another worker (or this one, later) takes it */
+        continue;
+      }
+      int fd = accept4(ls[i].fd, NULL, NULL, SOCK_CLOEXEC);
+      if (fd < 0) {
+        /* EAGAIN: another worker took it. EMFILE and friends: back off instead of spinning on
+         * a listener that stays readable; waiting clients are served once descriptors free up. */
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) usleep(10000);
+        continue;
+      }
+      int one = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      struct conn *c = malloc(sizeof *c);
+      if (!c) { close(fd); continue; }
+      c->fd = fd;
+      c->kind = ls[i].kind;
+      __atomic_add_fetch(&active, 1, __ATOMIC_RELAXED);
+      if (pthread_create(&th, attr, conn_thread, c) != 0) {
+        __atomic_sub_fetch(&active, 1, __ATOMIC_RELAXED);
+        close(fd);
+        free(c);
+      }
+    }
+  }
+}
+
+static void on_worker_exit(int sig) {
+  (void)sig;
+  _exit(1);
+}
+
 int main(int argc, char **argv) {
   if (argc != 5) {
     fprintf(stderr, "usage: cordon-egress NETNS_PATH UNIX_SOCKET TPORT PPORT\n");
@@ -402,10 +487,37 @@ int main(int argc, char **argv) {
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_attr_setstacksize(&attr, 256 * 1024);
   pthread_t th;
+  uint32_t next_id = 1;
   if (!proxy_only) {
     lt = listen_tcp(AF_INET6, "::", tport, 1);
     ld4 = listen_tcp(AF_INET, "127.0.0.1", 53, 0);
     ld6 = listen_tcp(AF_INET6, "::1", 53, 0);
+  }
+  struct listener ls[5];
+  int nl = 0;
+  int all[] = {lt, lp4, lp6, ld4, ld6};
+  char kinds[] = {'T', 'P', 'P', 'D', 'D'};
+  for (int i = 0; i < 5; i++) {
+    if (all[i] < 0) continue;
+    /* Shared by the workers: whoever loses the race gets EAGAIN, not a blocked accept. */
+    if (fcntl(all[i], F_SETFL, fcntl(all[i], F_GETFL) | O_NONBLOCK) < 0) die("fcntl(O_NONBLOCK)");
+    ls[nl++] = (struct listener){.fd = all[i], .kind = kinds[i]};
+  }
+  set_conn_limit();
+  signal(SIGCHLD, on_worker_exit);
+  pid_t main_pid = getpid();
+  for (int w = 0; w < WORKERS; w++) {
+    pid_t pid = fork();
+    if (pid < 0) die("fork");
+    if (pid == 0) {
+      signal(SIGCHLD, SIG_DFL);
+      if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != main_pid) _exit(1);
+      worker_loop(ls, nl, &attr);
+    }
+  }
+  for (int i = 0; i < nl; i++) close(ls[i].fd); /* the workers accept; this process does not */
+
+  if (!proxy_only) {
     udp_fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (udp_fd < 0) die("socket(udp)");
     int zero = 0;
@@ -421,40 +533,17 @@ int main(int argc, char **argv) {
   printf("READY %d\n", pport);
   fflush(stdout);
 
-  struct {
-    int fd;
-    char kind;
-  } ls[] = {{lt, 'T'}, {lp4, 'P'}, {lp6, 'P'}, {ld4, 'D'}, {ld6, 'D'}};
-  enum { NL = sizeof ls / sizeof ls[0] };
-  struct pollfd p[NL + 1];
-  for (int i = 0; i < NL; i++) p[i] = (struct pollfd){.fd = ls[i].fd, .events = POLLIN};
-  p[NL] = (struct pollfd){.fd = udp_fd, .events = POLLIN}; /* negative fds are ignored by poll */
-  uint32_t next_id = 1;
+  /* The main process: UDP DNS (the reader thread sends answers back). */
   for (;;) {
-    if (poll(p, NL + 1, -1) < 0) {
+    if (udp_fd < 0) {
+      pause();
+      continue;
+    }
+    struct pollfd p = {.fd = udp_fd, .events = POLLIN};
+    if (poll(&p, 1, -1) < 0) {
       if (errno == EINTR) continue;
       die("poll");
     }
-    if (p[NL].revents & POLLIN) handle_udp(&next_id);
-    for (int i = 0; i < NL; i++) {
-      if (!(p[i].revents & POLLIN)) continue;
-      int fd = accept4(ls[i].fd, NULL, NULL, SOCK_CLOEXEC);
-      if (fd < 0) {
-        /* EMFILE and friends: back off instead of spinning on a listener that stays readable;
-         * the waiting clients are served once descriptors free up. */
-        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) usleep(10000);
-        continue;
-      }
-      int one = 1;
-      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      struct conn *c = malloc(sizeof *c);
-      if (!c) { close(fd); continue; }
-      c->fd = fd;
-      c->kind = ls[i].kind;
-      if (pthread_create(&th, &attr, conn_thread, c) != 0) {
-        close(fd);
-        free(c);
-      }
-    }
+    if (p.revents & POLLIN) handle_udp(&next_id);
   }
 }

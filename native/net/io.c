@@ -134,13 +134,15 @@ static int drain_pipe(int pr, int to, ssize_t n) {
  * Zero-copy relay between client and upstream until both directions are closed. `hold` > 0
  * means client→upstream is not yet allowed (first-flight inspection pending): only upstream→
  * client flows, and the function returns 1 when the client has data, so the caller can read it.
+ *
+ * One pipe serves both directions: every splice into it is drained to the other socket before
+ * the next one, so it is empty between steps. Two descriptors per tunnel instead of four is
+ * what lets one worker carry thousands of tunnels under RLIMIT_NOFILE (see cordon-egress.c).
  */
 int splice_relay(int client, int up, int hold, long long *nup, long long *ndown) {
-  int pab[2], pba[2];
-  if (pipe2(pab, O_CLOEXEC) < 0) return -1;
-  if (pipe2(pba, O_CLOEXEC) < 0) { close(pab[0]); close(pab[1]); return -1; }
-  fcntl(pab[1], F_SETPIPE_SZ, 1 << 20);
-  fcntl(pba[1], F_SETPIPE_SZ, 1 << 20);
+  int pp[2];
+  if (pipe2(pp, O_CLOEXEC) < 0) return -1;
+  fcntl(pp[1], F_SETPIPE_SZ, 1 << 20);
   int open_up = 1, open_down = 1, rc = 0;
   while (open_up || open_down) {
     struct pollfd p[2] = {{.fd = open_up ? client : -1, .events = POLLIN}, {.fd = open_down ? up : -1, .events = POLLIN}};
@@ -151,7 +153,7 @@ int splice_relay(int client, int up, int hold, long long *nup, long long *ndown)
     }
     if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       if (hold) { rc = 1; break; }
-      ssize_t n = splice(client, NULL, pab[1], NULL, 1 << 20, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      ssize_t n = splice(client, NULL, pp[1], NULL, 1 << 20, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
       if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
         /* fall through to the other direction */
       } else if (n <= 0) {
@@ -159,12 +161,12 @@ int splice_relay(int client, int up, int hold, long long *nup, long long *ndown)
         shutdown(up, SHUT_WR);
         open_up = 0;
       } else {
-        if (drain_pipe(pab[0], up, n) < 0) { rc = -1; break; }
+        if (drain_pipe(pp[0], up, n) < 0) { rc = -1; break; }
         *nup += n;
       }
     }
     if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-      ssize_t n = splice(up, NULL, pba[1], NULL, 1 << 20, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      ssize_t n = splice(up, NULL, pp[1], NULL, 1 << 20, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
       if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
       if (n <= 0) {
         if (n < 0) { rc = -1; break; }
@@ -173,11 +175,10 @@ int splice_relay(int client, int up, int hold, long long *nup, long long *ndown)
         if (hold) { rc = 1; break; } /* let the caller finish inspection with the client */
         continue;
       }
-      if (drain_pipe(pba[0], client, n) < 0) { rc = -1; break; }
+      if (drain_pipe(pp[0], client, n) < 0) { rc = -1; break; }
       *ndown += n;
     }
   }
-  close(pab[0]); close(pab[1]); close(pba[0]); close(pba[1]);
+  close(pp[0]); close(pp[1]);
   return rc;
 }
-
