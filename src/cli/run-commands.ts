@@ -16,6 +16,7 @@ interface RunOpts extends PolicyVarOptions {
   trapAllReads?: boolean;
   trustStore?: string;
   trustMode?: string;
+  inspectTls?: boolean;
 }
 
 function usage(msg: string): Error {
@@ -36,6 +37,7 @@ export function registerRunCommands(program: Command): void {
     .option('--trap-all-reads', 'decide (and record) every read-only open in the supervisor instead of leaving plain reads to Landlock')
     .option('--trust-store <DIR>', 'verify the policy file\'s signature against the public keys in DIR (default: $CORDON_TRUST_STORE)')
     .option('--trust-mode <MODE>', 'enforce (unsigned or untrusted policy: exit 2, nothing runs), warn, off (default: $CORDON_TRUST_MODE, else enforce when a trust store is set)')
+    .option('--inspect-tls', 'decide each HTTPS request to hosts http_rules name: TLS is terminated with a per-session local CA the sandbox trusts (sets the policy\'s tls_inspection.enabled)')
     .option('-v, --verbose', 'print the session id, audit file and environment removals on stderr')
     .action(async (command: string[], opts: RunOpts) => {
       const sandbox = await import('../sandbox/index.js');
@@ -69,6 +71,7 @@ export function registerRunCommands(program: Command): void {
       } else {
         loadedPolicy = sandbox.loadPolicyCached(loadOpts, join(stateDir(), 'policy-cache')).policy;
       }
+      if (opts.inspectTls) loadedPolicy = { ...loadedPolicy, tls_inspection: { ...loadedPolicy.tls_inspection, enabled: true } };
       const policy = compilePolicy(loadedPolicy);
       const verbose = opts.verbose ? (l: string) => process.stderr.write(`cordon: ${l}\n`) : undefined;
       // Ctrl-C reaches the sandboxed command directly (same process group); we stay up to record.

@@ -88,6 +88,10 @@ export function checkPolicy(p: Policy): Problem[] {
     r.hosts.forEach((g, j) => checkGlob(g.toLowerCase(), '.', ['http_rules', i, 'hosts', j], out));
     r.paths?.forEach((g, j) => checkGlob(g, '/', ['http_rules', i, 'paths', j], out));
   });
+  // tls_inspection: enabled with nothing to inspect would be an inert switch; upstream_ca files
+  // are read by the egress at start, so a relative path would depend on the caller's directory.
+  if (p.tls_inspection?.enabled && !(p.http_rules?.length) && p.extends === undefined) out.push({ path: ['tls_inspection', 'enabled'], message: 'tls_inspection inspects only hosts that http_rules name, and this policy has no http_rules; add http_rules for the hosts whose HTTPS requests should be decided, or remove tls_inspection' });
+  p.tls_inspection?.upstream_ca?.forEach((f, i) => { if (!f.startsWith('/')) out.push({ path: ['tls_inspection', 'upstream_ca', i], message: `an upstream_ca file must be an absolute path (got "${f}"); use \${PROJECT_ROOT}/... for a project file` }); });
   for (const s of UNENFORCED_SECTIONS) {
     if (p[s] !== undefined) out.push({ path: [s], message: `the ${s} section is recognised but no part of this Cordon version enforces it yet; remove it rather than run with rules nobody applies` });
   }

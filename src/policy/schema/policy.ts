@@ -12,6 +12,7 @@ import { connectRedirectSchema, dnsRedirectSchema, networkRuleSchema } from './n
 import { policyTestSchema } from './policy-tests.js';
 import { resourceLimitsSchema } from './resource-limits.js';
 import { signalRuleSchema } from './signal-rules.js';
+import { tlsInspectionSchema } from './tls-inspection.js';
 import { toolRuleSchema } from './tool-rules.js';
 import { unixSocketRuleSchema } from './unix-socket-rules.js';
 
@@ -44,6 +45,7 @@ export const policySchema = z.strictObject({
   mcp_rules: z.array(mcpRuleSchema).optional(),
   tool_rules: z.array(toolRuleSchema).optional(),
   http_rules: z.array(httpRuleSchema).optional(),
+  tls_inspection: tlsInspectionSchema.optional(),
   connect_redirects: z.array(connectRedirectSchema).optional(),
   dns_redirects: z.array(dnsRedirectSchema).optional(),
   env_policy: envPolicySchema.optional(),
