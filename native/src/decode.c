@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -161,10 +162,15 @@ int decode_mut(struct req *r) {
 }
 
 /* ---------------- signals ---------------- */
-int sandbox_stat(long nspid, long *ppid, long *sid, char *comm, size_t cap) {
+/* stat of a sandbox process: by number, or (dirfd >= 0) through a pinned /proc/<pid> directory. */
+static int sandbox_stat_at(int dirfd, long nspid, long *ppid, long *pgrp_out, long *sid, char *comm, size_t cap) {
   char p[64], buf[1024];
-  snprintf(p, sizeof p, "/proc/%ld/stat", nspid); /* the sandbox's procfs (we are in its mount ns) */
-  int fd = open(p, O_RDONLY | O_CLOEXEC);
+  int fd;
+  if (dirfd >= 0) fd = openat(dirfd, "stat", O_RDONLY | O_CLOEXEC);
+  else {
+    snprintf(p, sizeof p, "/proc/%ld/stat", nspid); /* the sandbox's procfs (we are in its mount ns) */
+    fd = open(p, O_RDONLY | O_CLOEXEC);
+  }
   if (fd < 0) return -1;
   ssize_t n = read(fd, buf, sizeof buf - 1);
   close(fd);
@@ -176,7 +182,20 @@ int sandbox_stat(long nspid, long *ppid, long *sid, char *comm, size_t cap) {
   char st;
   long pgrp;
   if (sscanf(rp + 2, "%c %ld %ld %ld", &st, ppid, &pgrp, sid) != 4) return -1;
+  if (pgrp_out) *pgrp_out = pgrp;
   return 0;
+}
+
+int sandbox_stat(long nspid, long *ppid, long *sid, char *comm, size_t cap) {
+  return sandbox_stat_at(-1, nspid, ppid, NULL, sid, comm, cap);
+}
+
+/* The target pinned as a /proc/<pid> directory of the sandbox's procfs: usable as a pidfd
+ * (pidfd_send_signal), and it keeps naming the same process even if the number is reused. */
+static int pin_proc(long nspid) {
+  char p[64];
+  snprintf(p, sizeof p, "/proc/%ld", nspid);
+  return open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
 enum { C_SELF = 1, C_CHILDREN = 2, C_DESC = 4, C_SIBLINGS = 8, C_SESSION = 16, C_PARENT = 32, C_EXTERNAL = 64, C_SYSTEM = 128 };
@@ -212,9 +231,21 @@ int decode_signal(struct req *r) {
   uint32_t cls = 0;
   char comm[64] = "";
   sandbox_stat(me, &my_pp, &my_sid, NULL, 0);
+  if (target > 0) {
+    /* Pinned now, so the classification below and a redirected delivery (sig_redirect) are
+     * about one process, whatever happens to its number meanwhile. */
+    if (r->nr == 424) {
+      char t[32];
+      if (proc_status_field(r->pid, "Tgid", t, sizeof t) == 0) {
+        int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)atoi(t), 0);
+        if (pidfd >= 0) { r->fd2 = (int)syscall(438 /* pidfd_getfd */, pidfd, (int)r->a[0], 0); close(pidfd); }
+      }
+    }
+    r->fd1 = pin_proc(target);
+  }
   if (target <= 0) {
     cls = C_SESSION | (target == -1 ? C_SYSTEM : 0);
-  } else if (sandbox_stat(target, &pp, &sid, comm, sizeof comm) < 0) {
+  } else if (sandbox_stat_at(r->fd1, target, &pp, NULL, &sid, comm, sizeof comm) < 0) {
     cls = C_EXTERNAL;
   } else {
     if (target == me) cls |= C_SELF;
@@ -237,3 +268,69 @@ int decode_signal(struct req *r) {
   return 0;
 }
 
+
+/* ---------------- signal redirect: another signal, the same target ----------------
+ * The supervisor sends newsig on the caller's behalf (the receiver sees a sender outside its PID
+ * namespace: si_pid 0). A single target was pinned when the call was decoded (decode_signal: a
+ * /proc/<pid> directory of the sandbox's procfs, or the caller's own pidfd taken with
+ * pidfd_getfd), so a reused pid number cannot redirect the signal to another process. Process
+ * groups (kill(0), kill(-pgrp)) and kill(-1) are expanded over the sandbox's procfs at delivery
+ * (not pinned). The sandbox's PID 1 is never signalled this way: the supervisor, outside its
+ * namespace, could kill it where the caller could not. */
+#ifndef PIDFD_SIGNAL_THREAD
+#define PIDFD_SIGNAL_THREAD (1UL << 0)
+#endif
+static int send_pinned(int pfd, int sig, unsigned flags) {
+  return syscall(424, pfd, sig, NULL, flags) < 0 ? -errno : 0;
+}
+
+static int is_init(int pfd) {
+  struct stat a, b;
+  return fstat(pfd, &a) == 0 && stat("/proc/1", &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+/* kill(0) / kill(-pgrp) / kill(-1): every sandbox process in the group (or all but the caller). */
+static int send_group(struct req *r, long pgrp, int all, int sig) {
+  long me = ns_id(r->pid, "NStgid");
+  DIR *dir = opendir("/proc");
+  if (!dir) return -ESRCH;
+  int sent = 0, err = -ESRCH;
+  for (struct dirent *e; (e = readdir(dir));) {
+    char *end;
+    long n = strtol(e->d_name, &end, 10);
+    if (*end || n <= 1) continue;
+    if (all && n == me) continue;
+    int pfd = pin_proc(n);
+    if (pfd < 0) continue;
+    long pp, pg, sid;
+    if (sandbox_stat_at(pfd, n, &pp, &pg, &sid, NULL, 0) == 0 && (all || pg == pgrp)) {
+      int rc = send_pinned(pfd, sig, 0);
+      if (rc == 0) sent++; else err = rc;
+    }
+    close(pfd);
+  }
+  closedir(dir);
+  return sent ? 0 : err;
+}
+
+void sig_redirect(struct req *r, int newsig) {
+  int rc;
+  if (newsig <= 0 || newsig > 64) { respond(r, 0, EINVAL); return; }
+  long target = (long)(int)r->a[0];
+  if (r->nr == 424) {
+    rc = r->fd2 >= 0 ? send_pinned(r->fd2, newsig, (unsigned)r->a[3]) : -EBADF;
+  } else if ((r->nr == SYS_kill || r->nr == SYS_rt_sigqueueinfo) && target <= 0) {
+    long pp, pg = 0, sid;
+    if (target == 0) { if (sandbox_stat_at(-1, ns_id(r->pid, "NStgid"), &pp, &pg, &sid, NULL, 0) < 0) pg = -1; }
+    else pg = -target;
+    rc = pg < 0 ? -ESRCH : send_group(r, pg, target == -1, newsig);
+  } else if (r->fd1 < 0) {
+    rc = -ESRCH;
+  } else if (is_init(r->fd1)) {
+    rc = -EPERM;
+  } else {
+    int thread = r->nr == SYS_tkill || r->nr == SYS_tgkill || r->nr == SYS_rt_tgsigqueueinfo;
+    rc = send_pinned(r->fd1, newsig, thread ? PIDFD_SIGNAL_THREAD : 0);
+  }
+  respond(r, 0, rc < 0 ? -rc : 0);
+}

@@ -311,6 +311,7 @@ void handle_notification(void) {
   } else {
     r->kind = K_MUT;
     rc = decode_mut(r);
+    if (rc == 1) return; /* fchmod/fchown of an object with no path: carried out on the copy */
   }
   if (rc < 0) { respond(r, 0, -rc); return; }
   decide(r);
@@ -328,7 +329,8 @@ void handle_answer(struct rd *rd) {
   uint8_t dec = r_u8(rd);
   uint32_t err = r_u32(rd);
   uint8_t cacheable = r_u8(rd);
-  const char *text = r_str(rd, NULL);
+  size_t tn = 0;
+  const char *text = r_str(rd, &tn);
   struct req *r = find_req(id);
   if (rd->bad || !r) { free((void *)text); return; }
   if (!err) err = EACCES;
@@ -377,6 +379,7 @@ void handle_answer(struct rd *rd) {
       break;
     case K_EXEC:
       if (dec == ANS_ALLOW) exec_allow(r);
+      else if (dec == ANS_REDIRECT) exec_redirect(r, text, tn); /* the caller becomes the substitute (exec.c) */
       else exec_deny(r, (int)err, text);
       break;
     case K_UNIX:
@@ -385,6 +388,7 @@ void handle_answer(struct rd *rd) {
       break;
     case K_SIG:
       if (dec == ANS_ALLOW) respond_continue(r);
+      else if (dec == ANS_REDIRECT) sig_redirect(r, atoi(text)); /* another signal, same target (decode.c) */
       else respond(r, 0, (int)err);
       break;
   }

@@ -59,4 +59,8 @@ void exec_allow(struct req *r);
 void exec_deny(struct req *r, int err, const char *msg);
 void exec_on_stop(pid_t pid, int status);
 int exec_depth(pid_t tid);
+/* text: command, argc, argv..., K=V... (NUL-separated, n bytes) */
+void exec_redirect(struct req *r, const char *text, size_t n);
+/* decode.c: delivers newsig to the pinned target instead of the caller's signal */
+void sig_redirect(struct req *r, int newsig);
 #endif

@@ -113,9 +113,16 @@ export function answerFor(q: Question, d: Decision, policyHasSchedule: boolean):
     case 'allow':
     case 'audit':
       return { ans: ANS.allow, errno: 0, cacheable: cacheable && d.decision === 'allow', text: '' };
-    case 'redirect':
+    case 'redirect': {
       if (q.kind === 'file' && d.redirect?.kind === 'file') return { ans: ANS.redirect, errno: 0, cacheable: false, text: d.redirect.path };
+      if (q.kind === 'exec' && d.redirect?.kind === 'exec') {
+        const r = substituteCommand(q.argv, d.redirect);
+        if (r) return { ans: ANS.redirect, errno: 0, cacheable: false, text: r };
+        return { ans: ANS.deny, errno: 1, cacheable: false, text: `the substitute command of rule ${d.rule} has a NUL byte or a bad environment name; denied` };
+      }
+      if (q.kind === 'signal' && d.redirect?.kind === 'signal') return { ans: ANS.redirect, errno: 0, cacheable: false, text: String(d.redirect.signal) };
       return { ans: ANS.deny, errno: 1, cacheable: false, text: `redirect of ${q.kind} operations is not supported by cordon run; denied (rule ${d.rule})` };
+    }
     case 'deny': {
       const e = errnoFor(q, d);
       if (e === 0) return { ans: ANS.absorb, errno: 0, cacheable: false, text: msg };
@@ -126,6 +133,21 @@ export function answerFor(q: Question, d: Decision, policyHasSchedule: boolean):
       // the fail-closed answer when they cannot be.
       return { ans: ANS.deny, errno: errnoFor(q, d) || 13, cacheable: false, text: msg };
   }
+}
+
+/**
+ * The substitute's argv for an exec redirect: `[command, ...args, ...original argv[1..],
+ * ...args_append]` (the original arguments are passed on, between the rule's prepended and
+ * appended ones), encoded for the supervisor as NUL-separated fields: command, argc, the argv,
+ * then `K=V` for each of the rule's environment variables (native/src/exec.c exec_redirect).
+ * undefined when a field cannot be passed to execve (a NUL byte, an empty or `=` env name).
+ */
+export function substituteCommand(argv: readonly string[], r: { command: string; args: string[]; argsAppend: string[]; env: Record<string, string> }): string | undefined {
+  const out = [r.command, ...r.args, ...argv.slice(1), ...r.argsAppend];
+  const env = Object.entries(r.env).map(([k, v]) => (k === '' || k.includes('=') ? undefined : `${k}=${v}`));
+  const all = [r.command, ...out, ...env];
+  if (all.some((s) => s === undefined || s.includes('\0'))) return undefined;
+  return [r.command, String(out.length), ...out, ...(env as string[])].join('\0');
 }
 
 export function describe(q: Question): string {
