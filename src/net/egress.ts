@@ -18,7 +18,7 @@
 // remove the redirect rules, which only cuts its own network (there is still no route out).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +31,7 @@ import type { NetAuditSink } from './gateway.js';
 import { Gateway } from './gateway.js';
 import { createHttpProxy, DEFAULT_LIMITS, type ProxyLimits } from './http-proxy.js';
 import { systemResolver, type Resolver } from './resolver.js';
+import { setupInspection, type Inspection } from './tls-trust.js';
 
 export interface EgressOptions {
   policy: CompiledPolicy;
@@ -66,6 +67,8 @@ export interface Egress {
   proxyUrl: string;
   /** PID of cordon-egress (inside the namespace); if it dies, the sandbox loses the network. */
   helperPid: number;
+  /** With `tls_inspection.enabled`: the session CA (PEM) the sandbox's bundle adds. */
+  inspectionCaPem?: string;
   /** Stops the helper and every relay; removes Cordon's nftables table from the namespace. */
   close(): Promise<void>;
 }
@@ -103,80 +106,37 @@ function inNs(ns: string, argv: string[], input?: string): { ok: boolean; out: s
   return { ok: r.status === 0, out: r.stdout ?? '', err: (r.stderr ?? '') + (r.error ? r.error.message : '') };
 }
 
-/** inNs without blocking this process, so several setup steps run at once. */
-function inNsAsync(ns: string, argv: string[], input?: string): Promise<{ ok: boolean; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const c = spawn('nsenter', [`--net=${ns}`, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const t = setTimeout(() => { err += 'timed out after 10 s'; c.kill('SIGKILL'); }, 10_000);
-    c.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    c.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
-    c.stdin!.on('error', () => { /* the exit status reports it */ });
-    c.stdin!.end(input ?? '');
-    c.once('error', (e) => { clearTimeout(t); resolve({ ok: false, out, err: err + e.message }); });
-    c.once('close', (code) => { clearTimeout(t); resolve({ ok: code === 0, out, err }); });
-  });
-}
-
-/**
- * The interfaces of a namespace. A process's namespace (/proc/PID/ns/net, what `cordon run`
- * passes) is read from /proc/PID/net/dev, which shows that same namespace; any other path is
- * asked with `ip -o link show` inside it. Throws EgressError when it cannot tell.
- */
-async function interfacesOf(ns: string): Promise<string[]> {
-  const pid = /^\/proc\/(\d+)\/ns\/net$/.exec(ns)?.[1];
-  if (pid !== undefined) {
-    try {
-      // Two header lines, then "  NAME: counters...".
-      return readFileSync(`/proc/${pid}/net/dev`, 'utf8').split('\n').slice(2).filter((l) => l.includes(':')).map((l) => l.slice(0, l.indexOf(':')).trim());
-    } catch (e) {
-      throw new EgressError(`cannot inspect network namespace ${ns}: ${(e as Error).message}`);
-    }
-  }
-  const links = await inNsAsync(ns, ['ip', '-o', 'link', 'show']);
+/** Makes the namespace a closed box whose only way out is Cordon. Throws EgressError. */
+export function prepareNamespace(ns: string, transparentPort: number): void {
+  const links = inNs(ns, ['ip', '-o', 'link', 'show']);
   if (!links.ok) throw new EgressError(`cannot inspect network namespace ${ns}: ${links.err.trim()} (is iproute2 installed and are we root?)`);
-  return links.out.split('\n').filter(Boolean).map((l) => l.split(':')[1]!.trim().split('@')[0]!);
-}
-
-/** The routes that make every address local to `lo` (one `ip -batch` run; see prepareNamespace). */
-const ROUTE_BATCH = [
-  'link set lo up',
-  'route replace local 0.0.0.0/0 dev lo table local',
-  // Last on purpose: ip stops at the first failing line and names it ("Command failed -:3").
-  'route replace local ::/0 dev lo table local',
-  '',
-].join('\n');
-
-/**
- * Makes the namespace a closed box whose only way out is Cordon. Throws EgressError.
- * Nothing is changed in a namespace that has interfaces besides lo. Then the routes (one `ip
- * -batch`) and the nftables rules (one `nft -f`) are installed at the same time: each only adds
- * to the namespace and neither depends on the other; both must succeed before this resolves.
- */
-export async function prepareNamespace(ns: string, transparentPort: number): Promise<void> {
-  const steps = await startPreparing(ns, transparentPort);
-  await Promise.all([steps.routes, steps.rules]);
-}
-
-/** prepareNamespace's two steps, under way once this resolves (startEgress waits on each where it needs it). */
-async function startPreparing(ns: string, transparentPort: number): Promise<{ routes: Promise<void>; rules: Promise<void> }> {
-  const others = (await interfacesOf(ns)).filter((n) => n !== 'lo');
+  const names = links.out.split('\n').filter(Boolean).map((l) => l.split(':')[1]!.trim().split('@')[0]!);
+  const others = names.filter((n) => n !== 'lo');
   if (others.length > 0) {
     throw new EgressError(`network namespace ${ns} has interfaces besides lo (${others.join(', ')}); Cordon's egress needs an isolated namespace so that it is the only way out`);
   }
-  const routes = inNsAsync(ns, ['ip', '-batch', '-'], ROUTE_BATCH).then((r) => {
-    // Without IPv6 in the namespace there is no IPv6 route at all: nothing to capture, nothing
-    // leaks, so only a failure of the IPv6 line (the last) is not fatal.
-    if (!r.ok && !/Command failed -:3\s*$/.test(r.err)) throw new EgressError(`cannot route every address to lo in ${ns}: ${r.err.trim()}`);
-  });
-  const rules = inNsAsync(ns, ['nft', '-f', '-'], nftRules(transparentPort)).then((r) => {
-    if (!r.ok) throw new EgressError(`cannot install nftables redirect rules in ${ns}: ${r.err.trim()} (install the nftables package)`);
-  });
-  // Each is awaited by the caller; neither may become an unhandled rejection meanwhile.
-  routes.catch(() => {});
-  rules.catch(() => {});
-  return { routes, rules };
+  const steps: [string[], string][] = [
+    [['ip', 'link', 'set', 'lo', 'up'], 'bring lo up'],
+    [['ip', 'route', 'replace', 'local', '0.0.0.0/0', 'dev', 'lo', 'table', 'local'], 'route every IPv4 address to lo'],
+  ];
+  for (const [argv, what] of steps) {
+    const r = inNs(ns, argv);
+    if (!r.ok) throw new EgressError(`cannot ${what} in ${ns}: ${r.err.trim()}`);
+  }
+  // Without IPv6 in the namespace there is no IPv6 route at all: nothing to capture, nothing
+  // leaks, so a failure here is not fatal.
+  inNs(ns, ['ip', '-6', 'route', 'replace', 'local', '::/0', 'dev', 'lo', 'table', 'local']);
+  const nft = inNs(ns, ['nft', '-f', '-'], nftRules(transparentPort));
+  if (!nft.ok) throw new EgressError(`cannot install nftables redirect rules in ${ns}: ${nft.err.trim()} (install the nftables package)`);
+}
+
+/** Opt-in TLS inspection (tls-trust.ts, tls-inspect.ts); fails closed with an EgressError. */
+function inspection(gw: Gateway, o: EgressOptions, limits: ProxyLimits): Inspection | undefined {
+  try {
+    return setupInspection(gw, o.policy, limits, o.session ?? 'egress');
+  } catch (e) {
+    throw new EgressError(`cannot start TLS inspection (policy tls_inspection): ${(e as Error).message}`);
+  }
 }
 
 function limitsOf(o: EgressOptions): ProxyLimits {
@@ -259,22 +219,18 @@ export async function startEgress(o: StartEgressOptions): Promise<Egress> {
   if (!existsSync(helper)) throw new EgressError(`egress helper ${helper} is missing; run \`npm install\` (it builds native/)`);
   const tport = o.transparentPort ?? 15001;
   const pport = o.proxyPort ?? 3128;
-  // Setup overlaps: the routes and the nftables rules go in while the gateway starts; the
-  // helper starts once the routes are in (lo up: it binds 127.0.0.1 there). Nothing is returned,
-  // so the sandboxed command cannot start, before both steps and the helper are in place.
-  const steps = await startPreparing(ns, tport);
+  prepareNamespace(ns, tport);
 
   const limits = limitsOf(o);
   const gw = new Gateway({ policy: o.policy, resolver: o.resolver ?? systemResolver(), audit: o.audit, approver: o.approver, session: o.session, onError: o.onError });
+  const insp = inspection(gw, o, limits);
   const unix = await serveHelper(gw, limits);
-  let child: ChildProcess | undefined;
+  let child: ChildProcess;
   try {
-    await steps.routes;
     ({ child } = await startHelper(helper, [ns, unix.sockPath, String(tport), String(pport)]));
-    await steps.rules;
   } catch (e) {
-    child?.kill('SIGKILL');
     await unix.close();
+    insp?.close();
     throw e;
   }
   let closing = false;
@@ -287,9 +243,11 @@ export async function startEgress(o: StartEgressOptions): Promise<Egress> {
     HTTP_PROXY: proxyUrl, HTTPS_PROXY: proxyUrl, http_proxy: proxyUrl, https_proxy: proxyUrl,
     ALL_PROXY: `socks5h://127.0.0.1:${pport}`, all_proxy: `socks5h://127.0.0.1:${pport}`,
     NO_PROXY: noProxy, no_proxy: noProxy,
+    ...insp?.env,
   };
   return {
     env,
+    ...(insp ? { inspectionCaPem: insp.caPem } : {}),
     resolvConf: 'nameserver 127.0.0.1\noptions timeout:2 attempts:2\n',
     proxyUrl,
     helperPid: child.pid!,
@@ -297,8 +255,8 @@ export async function startEgress(o: StartEgressOptions): Promise<Egress> {
       closing = true;
       child.kill('SIGKILL');
       await unix.close();
-      // A process's namespace goes away with the sandbox (it is gone by now): nothing to remove.
-      if (typeof o.netns !== 'number') inNs(ns, ['nft', 'delete', 'table', 'inet', 'cordon_egress']);
+      insp?.close();
+      inNs(ns, ['nft', 'delete', 'table', 'inet', 'cordon_egress']);
     },
   };
 }
@@ -353,6 +311,9 @@ export interface Proxy {
   /** host:port the proxy listens on (HTTP proxy and SOCKS5 on the same port). */
   address: { host: string; port: number };
   url: string;
+  /** With `tls_inspection.enabled`: the session CA (PEM) and a bundle file (system + CA) clients can trust. */
+  inspectionCaPem?: string;
+  inspectionBundle?: string;
   close(): Promise<void>;
 }
 
@@ -373,6 +334,8 @@ export async function startProxy(o: EgressOptions & {
 }): Promise<Proxy> {
   const limits = limitsOf(o);
   const gw = new Gateway({ policy: o.policy, resolver: o.resolver ?? systemResolver(), audit: o.audit, approver: o.approver, session: o.session, onError: o.onError });
+  const insp = inspection(gw, o, limits);
+  const inspOut = insp ? { inspectionCaPem: insp.caPem, inspectionBundle: insp.bundlePath } : {};
   if (o.fastPath) {
     const helper = o.helperPath ?? DEFAULT_HELPER;
     if (!existsSync(helper)) throw new EgressError(`egress helper ${helper} is missing; run \`npm install\` (it builds native/)`);
@@ -383,12 +346,14 @@ export async function startProxy(o: EgressOptions & {
       started = await startHelper(helper, ['-', unix.sockPath, '0', String(o.listen?.port ?? 0)]);
     } catch (e) {
       await unix.close();
+      insp?.close();
       throw e;
     }
     return {
       address: { host: '127.0.0.1', port: started.port },
       url: `http://127.0.0.1:${started.port}`,
-      close: async () => { started.child.kill('SIGKILL'); await unix.close(); },
+      ...inspOut,
+      close: async () => { started.child.kill('SIGKILL'); await unix.close(); insp?.close(); },
     };
   }
   const http = createHttpProxy(gw, limits);
@@ -405,9 +370,11 @@ export async function startProxy(o: EgressOptions & {
   return {
     address: { host, port },
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    ...inspOut,
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((res) => server.close(() => res()));
+      insp?.close();
     },
   };
 }

@@ -16,6 +16,7 @@ import { FakeIpTable } from './fakeip.js';
 import type { Resolver } from './resolver.js';
 import type { CompiledPolicy } from '../policy/index.js';
 import type { AuditEventInput, AuditSink } from '../audit/index.js';
+import type { TlsInspector } from './tls-inspect.js';
 
 export type Via = 'http' | 'connect' | 'socks5' | 'transparent' | 'dns';
 
@@ -79,6 +80,8 @@ export interface Verdict {
   port: number;
   /** Where to connect when allowed (differs from ip/port only for a redirect). */
   connect?: { ip: string; port: number };
+  /** Set when TLS inspection takes this tunnel over: the host http_rules match (tls-inspect.ts). */
+  inspect?: string;
 }
 
 export interface GatewayOptions {
@@ -105,6 +108,8 @@ export class Gateway {
   private readonly audit: NetAuditSink | undefined;
   private readonly session: string;
   readonly onError: (e: unknown) => void;
+  /** Opt-in TLS inspection (tls-inspect.ts); absent, tunnels to hosts http_rules govern are refused. */
+  inspector?: TlsInspector;
 
   constructor(opts: GatewayOptions) {
     this.decider = new NetDecider(opts.policy, opts.approver);
@@ -123,6 +128,10 @@ export class Gateway {
       this.onError(e);
       v = { allowed: false, decision: denial('internal-error', `egress error: ${(e as Error)?.message ?? String(e)}`), port };
     }
+    if (v.allowed && this.inspector && (via === 'connect' || via === 'socks5' || (via === 'transparent' && port === 443))) {
+      const s = this.httpSubject(v.host, v.ip);
+      if (s !== undefined) v.inspect = s;
+    }
     return this.record(v, { action: 'connect', via, protocol });
   }
 
@@ -135,12 +144,12 @@ export class Gateway {
         host = entry.host;
         candidates = entry.ips;
       } else candidates = [target.ip];
-      const governed = this.uninspectable(via, host, candidates[0]!);
+      const governed = this.uninspectable(via, host, candidates[0]!, port);
       if (governed) return { allowed: false, host, ip: candidates[0]!, port, decision: governed };
     } else {
       host = target.host;
       // Before the name gate and the lookup: a refused connection asks nothing upstream.
-      const governed = this.uninspectable(via, host, undefined);
+      const governed = this.uninspectable(via, host, undefined, port);
       if (governed) return { allowed: false, host, port, decision: governed };
       const gate = this.nameGate(host);
       if (gate) return { allowed: false, host, port, decision: gate };
@@ -247,8 +256,10 @@ export class Gateway {
    * reached by a raw address that only a `cidrs` rule allows (no name to match); name the
    * address in http_rules `hosts` too.
    */
-  private uninspectable(via: Via, host: string | undefined, ip: string | undefined): Decision | undefined {
+  private uninspectable(via: Via, host: string | undefined, ip: string | undefined, port: number): Decision | undefined {
     if (via === 'http' || via === 'dns') return undefined;
+    // With TLS inspection on, tunnels (and captured HTTPS) are terminated and decided per request.
+    if (this.inspector && (via === 'connect' || via === 'socks5' || (via === 'transparent' && port === 443))) return undefined;
     const subject = this.httpSubject(host, ip);
     if (subject === undefined) return undefined;
     const how = via === 'connect' ? 'a CONNECT tunnel' : via === 'socks5' ? 'a SOCKS5 tunnel' : 'a connection that bypasses the proxy';

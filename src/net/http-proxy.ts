@@ -240,6 +240,12 @@ export async function openTunnel(
   gw: Gateway, limits: ProxyLimits, client: net.Socket, v: Verdict, name: string | undefined, head: Buffer,
   via: 'connect' | 'socks5' | 'transparent', onOpen: () => void, onFail?: (e: Error) => void,
 ): Promise<void> {
+  if (v.inspect !== undefined && gw.inspector) {
+    // TLS inspection (tls-inspect.ts): terminated here, each request decided, re-originated.
+    onOpen();
+    gw.inspector.take(client, v, name, via, head);
+    return;
+  }
   let upstream: net.Socket;
   try {
     upstream = await connectUpstream(v.connect!.ip, v.connect!.port, limits.connectTimeoutMs);

@@ -24,7 +24,7 @@ export async function acceptTransparent(gw: Gateway, sock: net.Socket, rawIp: st
   }
   const v = await gw.decideConnect({ kind: 'ip', ip, family: ip.includes(':') ? 6 : 4 }, port, 'transparent');
   if (!v.allowed) { sock.end('X\n'); return; }
-  control(gw, sock, v, v.host, 'transparent');
+  control(gw, sock, await inspected(gw, v, v.host, 'transparent'), v.host, 'transparent');
 }
 
 /**
@@ -49,7 +49,16 @@ export async function acceptHelperConnect(gw: Gateway, sock: net.Socket, head: s
   }
   const o = await decideConnectRequest(gw, m![1]!, hosts[0]);
   if (!o.ok) { reply(sock, o.response); return; }
-  control(gw, sock, o.v, o.name, 'connect');
+  control(gw, sock, await inspected(gw, o.v, o.name, 'connect'), o.name, 'connect');
+}
+
+/**
+ * With TLS inspection (tls-inspect.ts), the helper carries the client's bytes to a one-shot
+ * listener of the inspector instead of the upstream; the inspector checks SNI itself.
+ */
+async function inspected(gw: Gateway, v: Verdict, name: string | undefined, via: 'transparent' | 'connect'): Promise<Verdict> {
+  if (v.inspect === undefined || !gw.inspector) return v;
+  return { ...v, connect: await gw.inspector.loopbackFor(v, name, via) };
 }
 
 /** "W <len>\n<bytes>": the helper writes the bytes to the client and closes. */
@@ -60,7 +69,7 @@ function reply(sock: net.Socket, response: string): void {
 
 /** Tells the helper to connect, then answers its first-flight and close reports. */
 function control(gw: Gateway, sock: net.Socket, v: Verdict, name: string | undefined, via: 'transparent' | 'connect'): void {
-  sock.write(`A ${v.connect!.ip} ${v.connect!.port} ${name !== undefined ? 'I' : '-'}\n`);
+  sock.write(`A ${v.connect!.ip} ${v.connect!.port} ${name !== undefined && v.inspect === undefined ? 'I' : '-'}\n`);
   const base = { via, host: name, ip: v.ip, port: v.port, decision: v.decision.decision, rule: v.decision.rule } as const;
   let buf: Buffer = Buffer.alloc(0);
   let flight: Buffer = Buffer.alloc(0);
