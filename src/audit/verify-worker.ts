@@ -3,8 +3,7 @@
 // precomputed hashes (H(P) is the only per-byte work and is independent from line to line).
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { hashOf, macSuffixStart, ONE_SHOT_MIN } from './format.js';
-import { sha256Into } from './sha256.js';
+import { hashOf, macSuffixStart } from './format.js';
 
 export interface HashJob { file: string; start: number; end: number }
 export interface HashResult { lines: number; hs: ArrayBuffer; algs: ArrayBuffer }
@@ -33,8 +32,7 @@ export function hashRange(job: HashJob): HashResult {
     const e = buf.indexOf(10, s);
     let sfx = macSuffixStart(buf, s, e, 'sha256');
     if (sfx >= 0) {
-      if (sfx - s < ONE_SHOT_MIN) sha256Into(buf, s, sfx - s, hs, n * 64);
-      else hashOf('sha256', buf.subarray(s, sfx)).copy(hs, n * 64);
+      hashOf('sha256', buf.subarray(s, sfx)).copy(hs, n * 64);
       algs[n] = 1;
     }
     else if ((sfx = macSuffixStart(buf, s, e, 'sha512')) >= 0) { hashOf('sha512', buf.subarray(s, sfx)).copy(hs, n * 64); algs[n] = 2; }
