@@ -29,7 +29,9 @@
  * Security scope: the kernel-held boundary is the namespace itself (only `lo`, every address
  * local): nothing this helper does can widen it. If the helper dies, connections fail (the
  * sandbox loses the network, never gains it). It dies with its parent (PR_SET_PDEATHSIG).
- * NOT covered here: UDP other than DNS (no listener: it never leaves the namespace).
+ *   - NFLOG group DROPLOG_GROUP: UDP other than DNS, ICMP and other non-TCP packets, which
+ *     the nftables rules drop in the namespace, are reported to Cordon for the audit trail
+ *     (header "L\n", one line per packet; see droplog.c). They are never relayed.
  *
  * Usage: cordon-egress NETNS_PATH UNIX_SOCKET TPORT PPORT
  *   UNIX_SOCKET "@NAME" is an abstract socket in the starting (host) namespace; else a path.
@@ -353,6 +355,16 @@ static void *dns_reader(void *arg) {
   return NULL;
 }
 
+/* Non-TCP packets the namespace dropped, for the audit trail (droplog.c). */
+static int droplog_fd = -1, droplog_unix = -1;
+
+static void *droplog_thread(void *arg) {
+  (void)arg;
+  droplog_loop(droplog_fd, droplog_unix);
+  _exit(1); /* Cordon went away (or the log failed): die, as the DNS reader does */
+  return NULL;
+}
+
 static void handle_udp(uint32_t *next_id) {
   unsigned char buf[6 + 65536];
   struct sockaddr_storage from;
@@ -524,10 +536,23 @@ int main(int argc, char **argv) {
     setsockopt(udp_fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
     struct sockaddr_in6 us = {.sin6_family = AF_INET6, .sin6_port = htons(53), .sin6_addr = in6addr_any};
     if (bind(udp_fd, (struct sockaddr *)&us, sizeof us) < 0) die("bind(udp [::]:53)");
+    /* Answers to a query sent to some other address (9.9.9.9:53, redirected here) leave from
+     * that address, as a new flow nftables would drop as non-DNS UDP: the mark lets exactly
+     * this socket's packets pass (SO_MARK needs CAP_NET_ADMIN, which the sandbox lacks). */
+    uint32_t mark = DNS_MARK;
+    if (setsockopt(udp_fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) die("setsockopt(SO_MARK)");
+    /* Before connect_unix: that moves this thread to the host namespace, and the drop log
+     * must be bound in the sandbox's. */
+    droplog_fd = droplog_open();
+    if (droplog_fd < 0) die("cannot bind NFLOG group %d for the audit of dropped non-TCP packets", DROPLOG_GROUP);
     dns_unix = connect_unix();
     if (dns_unix < 0) die("connect(%s)", unix_path);
     if (write_all(dns_unix, "U\n", 2) < 0) die("write(%s)", unix_path);
     if (pthread_create(&th, &attr, dns_reader, NULL) != 0) die("pthread_create");
+    droplog_unix = connect_unix();
+    if (droplog_unix < 0) die("connect(%s)", unix_path);
+    if (write_all(droplog_unix, "L\n", 2) < 0) die("write(%s)", unix_path);
+    if (pthread_create(&th, &attr, droplog_thread, NULL) != 0) die("pthread_create");
   }
 
   printf("READY %d\n", pport);

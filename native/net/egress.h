@@ -17,4 +17,13 @@ int connect_upstream(const char *ip, int port);
 /* Spliced relay; with hold, returns 1 as soon as the client has data (see io.c). */
 int splice_relay(int client, int up, int hold, long long *nup, long long *ndown);
 
+/* NFLOG group the nftables drop rule logs to (must match nftRules in src/net/egress.ts). */
+#define DROPLOG_GROUP 4242
+/* SO_MARK of the DNS socket, whose answers the drop rule lets pass (nftRules too). */
+#define DNS_MARK 0x636f7264
+/* Binds the drop log in the current network namespace; fd or -1 (errno set). See droplog.c. */
+int droplog_open(void);
+/* Forwards each logged packet to `to` as a line until either side fails. */
+void droplog_loop(int fd, int to);
+
 #endif

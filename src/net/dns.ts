@@ -31,24 +31,31 @@ function respond(id: number, rd: boolean, q: Question[], rcode: number, answers:
 
 /** Answers one DNS message (UDP payload or one TCP frame). undefined: drop silently. */
 export async function answerDns(gw: Gateway, msg: Buffer): Promise<Buffer | undefined> {
-  if (msg.length < 12) return undefined;
+  // Every message is an attempt and is audited, malformed ones included (rule dns-malformed).
+  const refuse = async (reason: string, qtype?: string, host?: string) => {
+    const v: Verdict = { allowed: false, port: 53, decision: denial('dns-malformed', reason) };
+    if (host !== undefined) v.host = host;
+    await gw.record(v, qtype === undefined ? { action: 'dns', via: 'dns', protocol: 'udp' } : { action: 'dns', via: 'dns', qtype, protocol: 'udp' });
+  };
+  if (msg.length < 12) { await refuse(`a ${msg.length}-byte message is shorter than a DNS header (dropped)`); return undefined; }
   const id = msg.readUInt16BE(0);
   let p: dnsPacket.DecodedPacket;
   try {
     p = dnsPacket.decode(msg);
   } catch {
+    await refuse('unparseable DNS message (FORMERR)');
     return respond(id, false, [], RCODE.FORMERR);
   }
-  if (p.type !== 'query') return undefined;
+  if (p.type !== 'query') { await refuse('a DNS response sent to the resolver (dropped)'); return undefined; }
   const rd = ((p.flags ?? 0) & dnsPacket.RECURSION_DESIRED) !== 0;
   const qs = p.questions ?? [];
-  if (qs.length !== 1) return respond(id, rd, qs.slice(0, 1), RCODE.REFUSED);
+  if (qs.length !== 1) { await refuse(`${qs.length} questions in one query (REFUSED)`); return respond(id, rd, qs.slice(0, 1), RCODE.REFUSED); }
   const q = qs[0]!;
-  if (q.class !== 'IN') return respond(id, rd, qs, RCODE.REFUSED);
+  if (q.class !== 'IN') { await refuse(`class ${q.class} (REFUSED)`, q.type); return respond(id, rd, qs, RCODE.REFUSED); }
   let host: string;
   try {
     const c = canonicalHost(q.name);
-    if (c.kind !== 'name') return respond(id, rd, qs, RCODE.NXDOMAIN);
+    if (c.kind !== 'name') { await refuse(`${q.name} is an address, not a name (NXDOMAIN)`, q.type); return respond(id, rd, qs, RCODE.NXDOMAIN); }
     host = c.host;
   } catch (e) {
     if (!(e instanceof AddressError)) throw e;

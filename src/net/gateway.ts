@@ -18,7 +18,7 @@ import type { CompiledPolicy } from '../policy/index.js';
 import type { AuditEventInput, AuditSink } from '../audit/index.js';
 import type { TlsInspector } from './tls-inspect.js';
 
-export type Via = 'http' | 'connect' | 'socks5' | 'transparent' | 'dns';
+export type Via = 'http' | 'connect' | 'socks5' | 'transparent' | 'dns' | 'datagram';
 
 /** What one egress audit event says, before it becomes an audit-part event (see toAuditEvent). */
 export interface NetAuditEvent {
@@ -28,7 +28,8 @@ export interface NetAuditEvent {
   host?: string;
   ip?: string;
   port?: number;
-  protocol?: 'tcp' | 'udp';
+  /** tcp, udp, or for dropped packets (via `datagram`) icmp, icmpv6, ip<N>. */
+  protocol?: string;
   method?: string;
   path?: string;
   qtype?: string;

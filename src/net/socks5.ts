@@ -1,10 +1,11 @@
 // SOCKS5 (RFC 1928), CONNECT only, no authentication: for tools that honour ALL_PROXY
 // (socks5h://). Names are resolved by Cordon, never by the client. UDP ASSOCIATE and BIND are
-// answered "command not supported"; SOCKS4 and anything else is closed.
+// audited, then answered "command not supported"; SOCKS4 and anything else is closed.
 import type net from 'node:net';
 import type { CanonicalHost } from './address.js';
 import { AddressError, canonicalHost, canonicalIp } from './address.js';
-import type { Gateway } from './gateway.js';
+import type { Gateway, Verdict } from './gateway.js';
+import { denial } from './gateway.js';
 import type { ProxyLimits } from './http-proxy.js';
 import { openTunnel } from './http-proxy.js';
 
@@ -82,7 +83,18 @@ export function handleSocks5(gw: Gateway, limits: ProxyLimits, sock: net.Socket,
       const rest = buf.subarray(r.used);
       const { cmd, host, port } = r.value;
       if (cmd < 0) { sock.end(reply(REP.ATYP)); return; }
-      if (cmd !== 1) { sock.end(reply(REP.CMD)); return; }
+      if (cmd !== 1) {
+        // UDP ASSOCIATE (3) and BIND (2) are attempts too: audited, then refused (UDP other
+        // than DNS is not relayed; nothing listens for inbound connections on the sandbox's
+        // behalf). The reply waits for the audit write, as every other decision does.
+        const what = cmd === 3 ? 'SOCKS5 UDP ASSOCIATE: UDP other than DNS is not relayed by Cordon\'s egress' : cmd === 2 ? 'SOCKS5 BIND (inbound connections) is not supported' : `SOCKS5 command ${cmd} is not supported`;
+        const v: Verdict = { allowed: false, port, decision: denial(cmd === 3 ? 'udp-not-relayed' : 'socks5-command-not-supported', what) };
+        if (typeof host !== 'string') { if (host.kind === 'name') v.host = host.host; else v.ip = host.ip; }
+        void gw.record(v, { action: 'connect', via: 'socks5', protocol: cmd === 3 ? 'udp' : 'tcp' })
+          .catch((e) => gw.onError(e))
+          .finally(() => sock.end(reply(REP.CMD)));
+        return;
+      }
       if (typeof host === 'string' || port === 0) { sock.end(reply(REP.HOST_UNREACHABLE)); return; }
       void connectSocks(gw, limits, sock, host, port, rest).catch((e) => { gw.onError(e); sock.destroy(); });
     }

@@ -21,6 +21,15 @@ test('the nftables ruleset the sandbox namespace gets (snapshot)', () => {
     meta l4proto tcp redirect to :15001
     meta l4proto udp udp dport 53 redirect to :53
   }
+  chain leave {
+    type filter hook output priority 0; policy accept;
+    ct direction reply accept
+    meta mark 0x636f7264 accept
+    ip daddr 127.0.0.0/8 accept
+    ip6 daddr ::1 accept
+    meta l4proto tcp accept
+    log group 4242 drop
+  }
 }
 `);
 });
