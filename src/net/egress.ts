@@ -18,14 +18,13 @@
 // remove the redirect rules, which only cuts its own network (there is still no route out).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CompiledPolicy } from '../policy/index.js';
 import type { Approver } from './decide.js';
 import { answerDns } from './dns.js';
-import { serveDropLog, udpRuleRefusal } from './datagram.js';
 import { acceptProxyConnection, serveDnsStream } from './front.js';
 import { acceptHelperConnect, acceptTransparent } from './transparent.js';
 import type { NetAuditSink } from './gateway.js';
@@ -97,20 +96,6 @@ export function nftRules(transparentPort: number): string {
     `    meta l4proto tcp redirect to :${transparentPort}`,
     '    meta l4proto udp udp dport 53 redirect to :53',
     '  }',
-    // Nothing but TCP (captured above) and DNS leaves for a non-loopback address: every other
-    // packet is logged for the audit trail (cordon-egress reads NFLOG group 4242, see
-    // datagram.ts) and dropped here, so the sender gets EPERM. Answers to redirected traffic
-    // (ct direction reply) carry the original address and pass, as do the helper's DNS answers
-    // (its socket's mark: an answer to a query sent to 9.9.9.9:53 leaves from 9.9.9.9).
-    '  chain leave {',
-    '    type filter hook output priority 0; policy accept;',
-    '    ct direction reply accept',
-    '    meta mark 0x636f7264 accept',
-    '    ip daddr 127.0.0.0/8 accept',
-    '    ip6 daddr ::1 accept',
-    '    meta l4proto tcp accept',
-    '    log group 4242 drop',
-    '  }',
     '}',
     '',
   ].join('\n');
@@ -121,28 +106,80 @@ function inNs(ns: string, argv: string[], input?: string): { ok: boolean; out: s
   return { ok: r.status === 0, out: r.stdout ?? '', err: (r.stderr ?? '') + (r.error ? r.error.message : '') };
 }
 
-/** Makes the namespace a closed box whose only way out is Cordon. Throws EgressError. */
-export function prepareNamespace(ns: string, transparentPort: number): void {
-  const links = inNs(ns, ['ip', '-o', 'link', 'show']);
+/** inNs without blocking this process, so several setup steps run at once. */
+function inNsAsync(ns: string, argv: string[], input?: string): Promise<{ ok: boolean; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const c = spawn('nsenter', [`--net=${ns}`, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const t = setTimeout(() => { err += 'timed out after 10 s'; c.kill('SIGKILL'); }, 10_000);
+    c.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    c.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
+    c.stdin!.on('error', () => { /* the exit status reports it */ });
+    c.stdin!.end(input ?? '');
+    c.once('error', (e) => { clearTimeout(t); resolve({ ok: false, out, err: err + e.message }); });
+    c.once('close', (code) => { clearTimeout(t); resolve({ ok: code === 0, out, err }); });
+  });
+}
+
+/**
+ * The interfaces of a namespace. A process's namespace (/proc/PID/ns/net, what `cordon run`
+ * passes) is read from /proc/PID/net/dev, which shows that same namespace; any other path is
+ * asked with `ip -o link show` inside it. Throws EgressError when it cannot tell.
+ */
+async function interfacesOf(ns: string): Promise<string[]> {
+  const pid = /^\/proc\/(\d+)\/ns\/net$/.exec(ns)?.[1];
+  if (pid !== undefined) {
+    try {
+      // Two header lines, then "  NAME: counters...".
+      return readFileSync(`/proc/${pid}/net/dev`, 'utf8').split('\n').slice(2).filter((l) => l.includes(':')).map((l) => l.slice(0, l.indexOf(':')).trim());
+    } catch (e) {
+      throw new EgressError(`cannot inspect network namespace ${ns}: ${(e as Error).message}`);
+    }
+  }
+  const links = await inNsAsync(ns, ['ip', '-o', 'link', 'show']);
   if (!links.ok) throw new EgressError(`cannot inspect network namespace ${ns}: ${links.err.trim()} (is iproute2 installed and are we root?)`);
-  const names = links.out.split('\n').filter(Boolean).map((l) => l.split(':')[1]!.trim().split('@')[0]!);
-  const others = names.filter((n) => n !== 'lo');
+  return links.out.split('\n').filter(Boolean).map((l) => l.split(':')[1]!.trim().split('@')[0]!);
+}
+
+/** The routes that make every address local to `lo` (one `ip -batch` run; see prepareNamespace). */
+const ROUTE_BATCH = [
+  'link set lo up',
+  'route replace local 0.0.0.0/0 dev lo table local',
+  // Last on purpose: ip stops at the first failing line and names it ("Command failed -:3").
+  'route replace local ::/0 dev lo table local',
+  '',
+].join('\n');
+
+/**
+ * Makes the namespace a closed box whose only way out is Cordon. Throws EgressError.
+ * Nothing is changed in a namespace that has interfaces besides lo. Then the routes (one `ip
+ * -batch`) and the nftables rules (one `nft -f`) are installed at the same time: each only adds
+ * to the namespace and neither depends on the other; both must succeed before this resolves.
+ */
+export async function prepareNamespace(ns: string, transparentPort: number): Promise<void> {
+  const steps = await startPreparing(ns, transparentPort);
+  await Promise.all([steps.routes, steps.rules]);
+}
+
+/** prepareNamespace's two steps, under way once this resolves (startEgress waits on each where it needs it). */
+async function startPreparing(ns: string, transparentPort: number): Promise<{ routes: Promise<void>; rules: Promise<void> }> {
+  const others = (await interfacesOf(ns)).filter((n) => n !== 'lo');
   if (others.length > 0) {
     throw new EgressError(`network namespace ${ns} has interfaces besides lo (${others.join(', ')}); Cordon's egress needs an isolated namespace so that it is the only way out`);
   }
-  const steps: [string[], string][] = [
-    [['ip', 'link', 'set', 'lo', 'up'], 'bring lo up'],
-    [['ip', 'route', 'replace', 'local', '0.0.0.0/0', 'dev', 'lo', 'table', 'local'], 'route every IPv4 address to lo'],
-  ];
-  for (const [argv, what] of steps) {
-    const r = inNs(ns, argv);
-    if (!r.ok) throw new EgressError(`cannot ${what} in ${ns}: ${r.err.trim()}`);
-  }
-  // Without IPv6 in the namespace there is no IPv6 route at all: nothing to capture, nothing
-  // leaks, so a failure here is not fatal.
-  inNs(ns, ['ip', '-6', 'route', 'replace', 'local', '::/0', 'dev', 'lo', 'table', 'local']);
-  const nft = inNs(ns, ['nft', '-f', '-'], nftRules(transparentPort));
-  if (!nft.ok) throw new EgressError(`cannot install nftables redirect rules in ${ns}: ${nft.err.trim()} (install the nftables package)`);
+  const routes = inNsAsync(ns, ['ip', '-batch', '-'], ROUTE_BATCH).then((r) => {
+    // Without IPv6 in the namespace there is no IPv6 route at all: nothing to capture, nothing
+    // leaks, so only a failure of the IPv6 line (the last) is not fatal.
+    if (!r.ok && !/Command failed -:3\s*$/.test(r.err)) throw new EgressError(`cannot route every address to lo in ${ns}: ${r.err.trim()}`);
+  });
+  const rules = inNsAsync(ns, ['nft', '-f', '-'], nftRules(transparentPort)).then((r) => {
+    if (!r.ok) throw new EgressError(`cannot install nftables redirect rules in ${ns}: ${r.err.trim()} (install the nftables package)`);
+  });
+  // Each is awaited by the caller; neither may become an unhandled rejection meanwhile.
+  routes.catch(() => {});
+  rules.catch(() => {});
+  return { routes, rules };
 }
 
 /** Opt-in TLS inspection (tls-trust.ts, tls-inspect.ts); fails closed with an EgressError. */
@@ -154,10 +191,7 @@ function inspection(gw: Gateway, o: EgressOptions, limits: ProxyLimits): Inspect
   }
 }
 
-/** The options' limits; refuses a policy the egress could not carry out (fail closed, exit 126). */
 function limitsOf(o: EgressOptions): ProxyLimits {
-  const udp = udpRuleRefusal(o.policy);
-  if (udp !== undefined) throw new EgressError(udp);
   return { ...DEFAULT_LIMITS, ...o.limits };
 }
 
@@ -194,7 +228,6 @@ function dispatch(gw: Gateway, limits: ProxyLimits, http: ReturnType<typeof crea
     if (line === 'P') acceptProxyConnection(gw, limits, http, sock);
     else if (line === 'D') serveDnsStream(gw, sock);
     else if (line === 'U') serveDnsDatagrams(gw, sock);
-    else if (line === 'L') serveDropLog(gw, sock);
     else if (line.startsWith('T ')) {
       const [, ip, port] = line.split(' ');
       void acceptTransparent(gw, sock, ip ?? '', Number(port)).catch((e) => { gw.onError(e); sock.destroy(); });
@@ -238,16 +271,22 @@ export async function startEgress(o: StartEgressOptions): Promise<Egress> {
   if (!existsSync(helper)) throw new EgressError(`egress helper ${helper} is missing; run \`npm install\` (it builds native/)`);
   const tport = o.transparentPort ?? 15001;
   const pport = o.proxyPort ?? 3128;
-  const limits = limitsOf(o);
-  prepareNamespace(ns, tport);
+  // Setup overlaps: the routes and the nftables rules go in while the gateway starts; the
+  // helper starts once the routes are in (lo up: it binds 127.0.0.1 there). Nothing is returned,
+  // so the sandboxed command cannot start, before both steps and the helper are in place.
+  const steps = await startPreparing(ns, tport);
 
+  const limits = limitsOf(o);
   const gw = new Gateway({ policy: o.policy, resolver: o.resolver ?? systemResolver(), audit: o.audit, approver: o.approver, session: o.session, onError: o.onError });
   const insp = inspection(gw, o, limits);
   const unix = await serveHelper(gw, limits);
-  let child: ChildProcess;
+  let child: ChildProcess | undefined;
   try {
+    await steps.routes;
     ({ child } = await startHelper(helper, [ns, unix.sockPath, String(tport), String(pport)]));
+    await steps.rules;
   } catch (e) {
+    child?.kill('SIGKILL');
     await unix.close();
     insp?.close();
     throw e;
@@ -275,7 +314,8 @@ export async function startEgress(o: StartEgressOptions): Promise<Egress> {
       child.kill('SIGKILL');
       await unix.close();
       insp?.close();
-      inNs(ns, ['nft', 'delete', 'table', 'inet', 'cordon_egress']);
+      // A process's namespace goes away with the sandbox (it is gone by now): nothing to remove.
+      if (typeof o.netns !== 'number') inNs(ns, ['nft', 'delete', 'table', 'inet', 'cordon_egress']);
     },
   };
 }
