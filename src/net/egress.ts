@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import type { CompiledPolicy } from '../policy/index.js';
 import type { Approver } from './decide.js';
 import { answerDns } from './dns.js';
+import { serveDropLog, udpRuleRefusal } from './datagram.js';
 import { acceptProxyConnection, serveDnsStream } from './front.js';
 import { acceptHelperConnect, acceptTransparent } from './transparent.js';
 import type { NetAuditSink } from './gateway.js';
@@ -95,6 +96,20 @@ export function nftRules(transparentPort: number): string {
     '    ip6 daddr ::1 return',
     `    meta l4proto tcp redirect to :${transparentPort}`,
     '    meta l4proto udp udp dport 53 redirect to :53',
+    '  }',
+    // Nothing but TCP (captured above) and DNS leaves for a non-loopback address: every other
+    // packet is logged for the audit trail (cordon-egress reads NFLOG group 4242, see
+    // datagram.ts) and dropped here, so the sender gets EPERM. Answers to redirected traffic
+    // (ct direction reply) carry the original address and pass, as do the helper's DNS answers
+    // (its socket's mark: an answer to a query sent to 9.9.9.9:53 leaves from 9.9.9.9).
+    '  chain leave {',
+    '    type filter hook output priority 0; policy accept;',
+    '    ct direction reply accept',
+    '    meta mark 0x636f7264 accept',
+    '    ip daddr 127.0.0.0/8 accept',
+    '    ip6 daddr ::1 accept',
+    '    meta l4proto tcp accept',
+    '    log group 4242 drop',
     '  }',
     '}',
     '',
@@ -182,6 +197,13 @@ async function startPreparing(ns: string, transparentPort: number): Promise<{ ro
   return { routes, rules };
 }
 
+/** The options' limits; refuses a policy the egress could not carry out (fail closed, exit 126). */
+function limitsOf(o: EgressOptions): ProxyLimits {
+  const udp = udpRuleRefusal(o.policy);
+  if (udp !== undefined) throw new EgressError(udp);
+  return { ...DEFAULT_LIMITS, ...o.limits };
+}
+
 /** Opt-in TLS inspection (tls-trust.ts, tls-inspect.ts); fails closed with an EgressError. */
 function inspection(gw: Gateway, o: EgressOptions, limits: ProxyLimits): Inspection | undefined {
   try {
@@ -189,10 +211,6 @@ function inspection(gw: Gateway, o: EgressOptions, limits: ProxyLimits): Inspect
   } catch (e) {
     throw new EgressError(`cannot start TLS inspection (policy tls_inspection): ${(e as Error).message}`);
   }
-}
-
-function limitsOf(o: EgressOptions): ProxyLimits {
-  return { ...DEFAULT_LIMITS, ...o.limits };
 }
 
 /** Reads "X\n" or "T ip port\n" from a helper connection, then dispatches it. */
@@ -228,6 +246,7 @@ function dispatch(gw: Gateway, limits: ProxyLimits, http: ReturnType<typeof crea
     if (line === 'P') acceptProxyConnection(gw, limits, http, sock);
     else if (line === 'D') serveDnsStream(gw, sock);
     else if (line === 'U') serveDnsDatagrams(gw, sock);
+    else if (line === 'L') serveDropLog(gw, sock);
     else if (line.startsWith('T ')) {
       const [, ip, port] = line.split(' ');
       void acceptTransparent(gw, sock, ip ?? '', Number(port)).catch((e) => { gw.onError(e); sock.destroy(); });
@@ -271,12 +290,12 @@ export async function startEgress(o: StartEgressOptions): Promise<Egress> {
   if (!existsSync(helper)) throw new EgressError(`egress helper ${helper} is missing; run \`npm install\` (it builds native/)`);
   const tport = o.transparentPort ?? 15001;
   const pport = o.proxyPort ?? 3128;
+  const limits = limitsOf(o);
   // Setup overlaps: the routes and the nftables rules go in while the gateway starts; the
   // helper starts once the routes are in (lo up: it binds 127.0.0.1 there). Nothing is returned,
   // so the sandboxed command cannot start, before both steps and the helper are in place.
   const steps = await startPreparing(ns, tport);
 
-  const limits = limitsOf(o);
   const gw = new Gateway({ policy: o.policy, resolver: o.resolver ?? systemResolver(), audit: o.audit, approver: o.approver, session: o.session, onError: o.onError });
   const insp = inspection(gw, o, limits);
   const unix = await serveHelper(gw, limits);
