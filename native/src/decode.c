@@ -157,8 +157,39 @@ int decode_mut(struct req *r) {
       }
       return decode_one(r, (int)a[0], a[1], 0, (a[4] & AT_SYMLINK_NOFOLLOW) != 0, OP_CHOWN, 0);
     case SYS_truncate: return decode_one(r, AT_FDCWD, a[0], 0, 0, OP_WRITE, 0);
+    case SYS_fchmod: case SYS_fchown: {
+      /* Decided by the fd's object, acted on the supervisor's copy of the same open file
+       * (pidfd_getfd), never on the fd number again (a dup2 meanwhile changes nothing). */
+      int c = take_target_fd(r->pid, (int)a[0]);
+      if (c < 0) return c;
+      r->fd1 = c;
+      r->mode = (int)a[1];
+      r->ops1 = r->nr == SYS_fchmod ? OP_CHMOD : OP_CHOWN;
+      struct stat st;
+      if (fstat(c, &st) < 0) return -EBADF;
+      if (fd_path(c, r->path1, sizeof r->path1) < 0 || r->path1[0] != '/' || st.st_nlink == 0) {
+        /* No name (pipe, socket, memfd, unlinked file): nothing a path rule covers. */
+        int e = do_mut(r, NULL);
+        respond(r, 0, e < 0 ? -e : 0);
+        return 1;
+      }
+      return 0;
+    }
   }
   return -ENOSYS;
+}
+
+/* The target's open file description behind fdnum (pidfd_getfd); -errno. */
+int take_target_fd(pid_t tid, int fdnum) {
+  char t[32];
+  if (proc_status_field(tid, "Tgid", t, sizeof t) < 0) return -ESRCH;
+  int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)atoi(t), 0);
+  if (pidfd < 0) return -ESRCH;
+  int s = (int)syscall(438 /* pidfd_getfd */, pidfd, fdnum, 0);
+  int e = errno;
+  close(pidfd);
+  if (s < 0) return e == EBADF ? -EBADF : -ESRCH;
+  return s;
 }
 
 /* ---------------- signals ---------------- */

@@ -191,6 +191,11 @@ int do_mut(struct req *r, const char *trash_name) {
       return fchownat(r->fd1, "", (uid_t)a[1], (gid_t)a[2], AT_EMPTY_PATH) < 0 ? -errno : 0;
     case SYS_fchownat:
       return fchownat(r->fd1, "", (uid_t)a[2], (gid_t)a[3], AT_EMPTY_PATH) < 0 ? -errno : 0;
+    case SYS_fchmod: /* on the pidfd_getfd copy (decode.c); setuid/setgid refused by the filter */
+      if (r->mode & (S_ISUID | S_ISGID)) return -EPERM;
+      return fchmod(r->fd1, (mode_t)r->mode) < 0 ? -errno : 0;
+    case SYS_fchown:
+      return fchown(r->fd1, (uid_t)a[1], (gid_t)a[2]) < 0 ? -errno : 0;
     case SYS_truncate: {
       struct stat st;
       if (fstat(r->fd1, &st) < 0) return -errno;
@@ -293,6 +298,7 @@ static int unix_send(struct req *r, int s, struct sockaddr *sa, socklen_t len) {
 }
 
 int decode_unix(struct req *r) {
+  if (r->nr == SYS_sendmsg || r->nr == SYS_sendmmsg) return decode_sendmsg(r);
   int s = target_sock(r, (int)r->a[0]);
   if (s < 0) return s;
   r->fd2 = s;
@@ -372,7 +378,7 @@ int do_unix(struct req *r) {
     size_t n = strlen(r->path1);
     memcpy(sa.sun_path + 1, r->path1 + 1, n - 1);
     len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
-    if (r->sockop == 2) return unix_send(r, s, (struct sockaddr *)&sa, len);
+    if (r->sockop == 2) return r->msg ? (int)send_decided(r, (struct sockaddr *)&sa, len) : unix_send(r, s, (struct sockaddr *)&sa, len);
     rc = r->sockop ? bind(s, (struct sockaddr *)&sa, len) : connect(s, (struct sockaddr *)&sa, len);
   } else {
     if (strlen(r->base1) >= sizeof sa.sun_path) return -ENAMETOOLONG;
@@ -380,7 +386,7 @@ int do_unix(struct req *r) {
     len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(r->base1) + 1);
     if (fchdir(r->fd1) < 0) return -errno;
     if (r->sockop == 2) {
-      rc = unix_send(r, s, (struct sockaddr *)&sa, len);
+      rc = r->msg ? (int)send_decided(r, (struct sockaddr *)&sa, len) : unix_send(r, s, (struct sockaddr *)&sa, len);
       if (chdir("/") < 0) { /* cannot happen */ }
       return rc;
     }

@@ -95,19 +95,31 @@ static void read_spec(void) {
 /* ---------------- supervisor ---------------- */
 static int recv_listener(int sp, int *killable) {
   char data[600];
-  union { struct cmsghdr h; char b[CMSG_SPACE(2 * sizeof(int))]; } c;
+  union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(struct ucred))]; } c;
   struct iovec io = { data, sizeof data - 1 };
   struct msghdr m = { .msg_iov = &io, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof c.b };
   ssize_t n = recvmsg(sp, &m, MSG_CMSG_CLOEXEC);
   if (n <= 0) die("the sandboxed command exited during setup");
   data[n] = 0;
   if (data[0] == 'E') die("%s", data + 1);
+  /* "K|O <listener fd> <trash fd>" written by the command (sandbox.c); its pid comes from the
+   * kernel (SO_PASSCRED), and the fds are taken from it with pidfd_getfd. */
   struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
-  if (!cm || cm->cmsg_type != SCM_RIGHTS) die("setup handshake carried no seccomp listener");
-  int fd;
-  memcpy(&fd, CMSG_DATA(cm), sizeof fd);
-  if (cm->cmsg_len >= CMSG_LEN(2 * sizeof(int))) memcpy(&g_trash_fd, CMSG_DATA(cm) + sizeof(int), sizeof(int));
+  if (!cm || cm->cmsg_type != SCM_CREDENTIALS) die("setup handshake carried no credentials");
+  struct ucred u;
+  memcpy(&u, CMSG_DATA(cm), sizeof u);
+  int lfd = -1, tfd = -1;
+  if (sscanf(data + 1, "%d %d", &lfd, &tfd) != 2 || lfd < 0) die("malformed setup handshake");
+  int pidfd = (int)syscall(SYS_pidfd_open, u.pid, 0);
+  if (pidfd < 0) die("pidfd_open of the sandboxed command failed: %m");
+  int fd = (int)syscall(438 /* pidfd_getfd */, pidfd, lfd, 0);
+  if (fd < 0) die("taking the seccomp listener from the command failed: %m");
+  if (tfd >= 0) { g_trash_fd = (int)syscall(438, pidfd, tfd, 0); if (g_trash_fd < 0) die("taking the session trash fd failed: %m"); }
   else if (S.trash_dir) die("setup handshake carried no session trash");
+  close(pidfd);
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  if (g_trash_fd >= 0) fcntl(g_trash_fd, F_SETFD, FD_CLOEXEC);
+  if (write(sp, "k", 1) != 1) die("the sandboxed command exited during setup");
   *killable = data[0] == 'K';
   return fd;
 }
@@ -182,6 +194,8 @@ int main(int argc, char **argv) {
   if (pipe2(go, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0 ||
       socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
     die("pipe/socketpair failed: %m");
+  int one_ = 1;
+  if (setsockopt(sp[0], SOL_SOCKET, SO_PASSCRED, &one_, sizeof one_) < 0) die("SO_PASSCRED failed: %m");
   unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
   if (S.opts & OPT_NEWNET) flags |= CLONE_NEWNET;
   sigset_t mask;

@@ -108,6 +108,8 @@ void req_free(struct req *r) {
   if (r->fd2 >= 0) close(r->fd2);
   free(r->argv);
   free(r->symlink_target);
+  if (r->msg) msg_free(r->msg);
+  r->msg = NULL;
   r->argv = NULL;
   r->symlink_target = NULL;
   r->used = 0;
@@ -301,7 +303,7 @@ void handle_notification(void) {
     r->kind = K_EXEC;
     rc = exec_prepare(r);
     if (rc == 1) return; /* already answered (hard deny) */
-  } else if (r->nr == SYS_connect || r->nr == SYS_bind || r->nr == SYS_sendto) {
+  } else if (r->nr == SYS_connect || r->nr == SYS_bind || r->nr == SYS_sendto || r->nr == SYS_sendmsg || r->nr == SYS_sendmmsg) {
     rc = decode_unix(r);
     if (rc == 1) return; /* carried out on the supervisor's copy of the socket and answered */
   } else if (r->nr == SYS_kill || r->nr == SYS_tkill || r->nr == SYS_tgkill || r->nr == 424 ||

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "sup.h"
+struct sockaddr;
 
 enum { K_OPEN, K_MUT, K_EXEC, K_UNIX, K_SIG };
 
@@ -34,6 +35,8 @@ struct req {
   int sockop;              /* 0 connect, 1 bind */
   /* signal */
   int sig;
+  /* sendmsg/sendmmsg: the copied messages (sendmsg.c), freed with the request */
+  void *msg;
 };
 
 struct req *req_new(void);
@@ -47,12 +50,17 @@ int decode_open(struct req *r);
 int decode_mut(struct req *r);
 int decode_signal(struct req *r);
 int read_path_arg(struct req *r, uint64_t addr, char *out);
+int take_target_fd(pid_t tid, int fdnum);
 /* emulate.c */
 void do_open(struct req *r, const char *redirect);
 int do_mut(struct req *r, const char *trash_name);
 int decode_unix(struct req *r);
 int do_unix(struct req *r);
 extern int g_trash_fd;
+/* sendmsg.c */
+int decode_sendmsg(struct req *r);
+long send_decided(struct req *r, const struct sockaddr *sa, unsigned sa_len);
+void msg_free(void *m);
 /* exec.c */
 int exec_prepare(struct req *r);
 void exec_allow(struct req *r);

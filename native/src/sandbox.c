@@ -93,20 +93,15 @@ static void run_command(int sp) {
   int lfd, killable;
   int rc = install_filter((S.opts & OPT_TRAP_UNIX) != 0, (S.opts & OPT_TRAP_SIGNAL) != 0, fastpath, &lfd, &killable);
   if (rc < 0) cmd_fail(sp, "installing the seccomp filter failed: %s", strerror(-rc));
-  /* Hand the listener to the supervisor, then forget it: the sandbox never holds it. */
-  char ok[2] = { killable ? 'K' : 'O', 0 };
-  struct iovec io = { ok, 1 };
-  union { struct cmsghdr h; char b[CMSG_SPACE(2 * sizeof(int))]; } c;
-  memset(&c, 0, sizeof c);
-  int fds[2] = { lfd, S.trash_fd };
-  int nfds = S.trash_fd >= 0 ? 2 : 1;
-  struct msghdr m = { .msg_iov = &io, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = CMSG_SPACE(nfds * sizeof(int)) };
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-  memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
-  if (sendmsg(sp, &m, 0) < 0) _exit(126);
+  /* Hand the listener to the supervisor, then forget it: the sandbox never holds it. The
+   * supervisor takes the fds itself (pidfd_getfd; it learns our pid from the credentials the
+   * kernel attaches, SO_PASSCRED): a sendmsg from here would already be trapped by the filter
+   * (sendmsg.c) whose listener the supervisor does not have yet. */
+  char ok[48];
+  int k = snprintf(ok, sizeof ok, "%c %d %d", killable ? 'K' : 'O', lfd, S.trash_fd);
+  if (write(sp, ok, (size_t)k) != k) _exit(126);
+  char ack;
+  if (read(sp, &ack, 1) != 1) _exit(126);
   close(lfd);
   if (S.trash_fd >= 0) close(S.trash_fd);
   close(sp);
