@@ -14,6 +14,8 @@ const MANIFEST: InvariantManifest = {
     ['test/escape/races.test.ts', 'path-rewriting thread race on open never yields the denied file'],
     ['test/escape/races.test.ts', 'path-rewriting thread race on exec never runs the denied image'],
     ['test/escape/races.test.ts', 'symlink swap race (renameat2 RENAME_EXCHANGE loop)'],
+    ['test/escape/redirect-exec.test.ts', 'exec redirect race: threads rewriting the path, the argv and the injected arguments'],
+    ['test/escape/fd-side-doors.test.ts', 'with msg_name to a unix datagram socket is decided by unix_socket_rules'],
     ['test/net/address-tricks.test.ts', 'DNS rebinding: a name the catch-all rule allows, resolving to metadata, is denied'],
   ],
   '2 side doors shut by a static filter': [

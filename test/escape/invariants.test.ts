@@ -17,6 +17,11 @@ const MANIFEST: InvariantManifest = {
     ['test/escape/unix-sockets.test.ts', 'fd-swapping race (dup2 of a unix socket over an inet socket'],
     ['test/escape/unix-sockets.test.ts', 'unix datagram sendto a path on an unconnected socket'],
     ['test/escape/soft-delete.test.ts', 'symlink swapped into an ancestor during soft_delete'],
+    ['test/escape/redirect-exec.test.ts', 'exec redirect race: threads rewriting the path, the argv and the injected arguments'],
+    ['test/escape/fd-side-doors.test.ts', 'with msg_name to a unix datagram socket is decided by unix_socket_rules'],
+    ['test/escape/fd-side-doors.test.ts', 'fchmod on an fd is decided like chmod on the fd'],
+    ['test/escape/fd-side-doors.test.ts', 'fchown on an fd is decided like chown on the fd'],
+    ['test/escape/redirect-signal.test.ts', 'signal redirect (${how}): the target receives the rule\'s signal'],
   ],
   '2 side doors shut by a static filter': [
     ['test/escape/side-doors.test.ts', 'io_uring_setup'],
