@@ -144,6 +144,28 @@ static int dgram_sendmsg(const char *path, const char *payload, int mmsg) {
   return 0;
 }
 
+/* sendmmsg on a socket connected to `okpath`: the first message unnamed (to the peer), the
+ * second named `path`. Sends the rest until done or refused, as a program would. */
+static int mixed_sendmmsg(const char *okpath, const char *path) {
+  int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+  struct sockaddr_un ok = { .sun_family = AF_UNIX }, sa = { .sun_family = AF_UNIX };
+  snprintf(ok.sun_path, sizeof ok.sun_path, "%s", okpath);
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+  if (connect(s, (struct sockaddr *)&ok, sizeof ok) < 0) { printf("result=noconnect errno=%d\n", errno); return 0; }
+  struct iovec i0 = { "to-peer", 7 }, i1 = { "to-named", 8 };
+  struct mmsghdr mm[2] = { { .msg_hdr = { .msg_iov = &i0, .msg_iovlen = 1 } },
+                           { .msg_hdr = { .msg_name = &sa, .msg_namelen = sizeof sa, .msg_iov = &i1, .msg_iovlen = 1 } } };
+  int done = 0, calls = 0;
+  while (done < 2 && calls < 4) {
+    int rc = sendmmsg(s, mm + done, (unsigned)(2 - done), 0);
+    calls++;
+    if (rc < 0) { printf("result=failed sent=%d errno=%d\n", done, errno); return 0; }
+    done += rc;
+  }
+  printf("result=ok sent=%d calls=%d\n", done, calls);
+  return 0;
+}
+
 /* ---- fchmod / fchown on an fd ---- */
 static int fdmeta(const char *op, const char *file) {
   int fd = open(file, O_RDONLY);
@@ -162,6 +184,7 @@ int main(int argc, char **argv) {
   if (!strcmp(c, "sigredir") && argc == 5) return sigredir(argv[2], atoi(argv[3]), argv[4]);
   if (!strcmp(c, "sendmsg") && argc == 4) return dgram_sendmsg(argv[2], argv[3], 0);
   if (!strcmp(c, "sendmmsg") && argc == 4) return dgram_sendmsg(argv[2], argv[3], 1);
+  if (!strcmp(c, "sendmmsg_mixed") && argc == 4) return mixed_sendmmsg(argv[2], argv[3]);
   if ((!strcmp(c, "fchmod") || !strcmp(c, "fchown")) && argc == 3) return fdmeta(c, argv[2]);
   fprintf(stderr, "unknown probe %s\n", c);
   return 2;

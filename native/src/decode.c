@@ -273,6 +273,16 @@ int decode_signal(struct req *r) {
       }
     }
     r->fd1 = pin_proc(target);
+    if ((r->nr == SYS_tgkill || r->nr == SYS_rt_tgsigqueueinfo) && r->fd1 >= 0) {
+      /* The thread itself, for a redirected delivery; it must belong to the decided tgid. */
+      r->fd2 = pin_proc((long)(int)r->a[1]);
+      char buf[1024];
+      int sfd = r->fd2 >= 0 ? openat(r->fd2, "status", O_RDONLY | O_CLOEXEC) : -1;
+      ssize_t k = sfd >= 0 ? read(sfd, buf, sizeof buf - 1) : -1;
+      if (sfd >= 0) close(sfd);
+      char *t = k > 0 ? (buf[k] = 0, strstr(buf, "\nTgid:")) : NULL;
+      if (!t || strtol(t + 6, NULL, 10) != target) { if (r->fd2 >= 0) close(r->fd2); r->fd2 = -1; }
+    }
   }
   if (target <= 0) {
     cls = C_SESSION | (target == -1 ? C_SYSTEM : 0);
@@ -348,20 +358,21 @@ void sig_redirect(struct req *r, int newsig) {
   int rc;
   if (newsig <= 0 || newsig > 64) { respond(r, 0, EINVAL); return; }
   long target = (long)(int)r->a[0];
-  if (r->nr == 424) {
+  if (r->fd1 >= 0 && is_init(r->fd1)) {
+    rc = -EPERM;
+  } else if (r->nr == 424) {
     rc = r->fd2 >= 0 ? send_pinned(r->fd2, newsig, (unsigned)r->a[3]) : -EBADF;
   } else if ((r->nr == SYS_kill || r->nr == SYS_rt_sigqueueinfo) && target <= 0) {
     long pp, pg = 0, sid;
     if (target == 0) { if (sandbox_stat_at(-1, ns_id(r->pid, "NStgid"), &pp, &pg, &sid, NULL, 0) < 0) pg = -1; }
     else pg = -target;
     rc = pg < 0 ? -ESRCH : send_group(r, pg, target == -1, newsig);
-  } else if (r->fd1 < 0) {
-    rc = -ESRCH;
-  } else if (is_init(r->fd1)) {
-    rc = -EPERM;
   } else {
-    int thread = r->nr == SYS_tkill || r->nr == SYS_tgkill || r->nr == SYS_rt_tgsigqueueinfo;
-    rc = send_pinned(r->fd1, newsig, thread ? PIDFD_SIGNAL_THREAD : 0);
+    int tg = r->nr == SYS_tgkill || r->nr == SYS_rt_tgsigqueueinfo;
+    int thread = tg || r->nr == SYS_tkill;
+    int fd = tg ? r->fd2 : r->fd1;
+    if (fd < 0 || r->fd1 < 0) rc = -ESRCH;
+    else rc = send_pinned(fd, newsig, thread ? PIDFD_SIGNAL_THREAD : 0);
   }
   respond(r, 0, rc < 0 ? -rc : 0);
 }

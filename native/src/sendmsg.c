@@ -46,6 +46,7 @@ struct one {
   size_t len;
   char *ctl;
   size_t ctllen;
+  int fixed;             /* SCM_RIGHTS entries are ours (or -1): only then closed by msg_free */
 };
 struct smsg {
   int n, flags, mmsg, dom, type;
@@ -58,7 +59,7 @@ void msg_free(void *p) {
   if (!s) return;
   for (int i = 0; i < s->n; i++) {
     struct one *o = &s->m[i];
-    if (o->ctl) {
+    if (o->ctl && o->fixed) {
       struct msghdr h = { .msg_control = o->ctl, .msg_controllen = o->ctllen };
       for (struct cmsghdr *c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c))
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
@@ -77,11 +78,12 @@ void msg_free(void *p) {
 /* Control data: fds taken from the caller, credentials restated as ours. */
 static int fix_control(struct req *r, struct one *o) {
   struct msghdr h = { .msg_control = o->ctl, .msg_controllen = o->ctllen };
+  int bad = 0, rc = 0;
+  o->fixed = 1; /* every SCM_RIGHTS entry below becomes ours or -1 */
   for (struct cmsghdr *c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
     if (c->cmsg_level != SOL_SOCKET) continue;
     if (c->cmsg_type == SCM_RIGHTS) {
       size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      int bad = 0;
       for (size_t k = 0; k < n; k++) {
         int fd;
         memcpy(&fd, CMSG_DATA(c) + k * sizeof(int), sizeof fd);
@@ -89,16 +91,16 @@ static int fix_control(struct req *r, struct one *o) {
         if (mine < 0) bad = 1;
         memcpy(CMSG_DATA(c) + k * sizeof(int), &mine, sizeof mine);
       }
-      if (bad) return -EBADF;
+      if (bad) rc = -EBADF;
     } else if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
       struct ucred u;
       memcpy(&u, CMSG_DATA(c), sizeof u);
-      if ((long)u.pid != ns_id(r->pid, "NStgid")) return -EPERM; /* the kernel's own rule */
+      if ((long)u.pid != ns_id(r->pid, "NStgid")) { if (!rc) rc = -EPERM; continue; } /* the kernel's own rule */
       u.pid = getpid();
       memcpy(CMSG_DATA(c), &u, sizeof u);
     }
   }
-  return 0;
+  return rc;
 }
 
 static int copy_one(struct req *r, uint64_t addr, struct one *o, size_t *budget) {
@@ -211,6 +213,9 @@ int decode_sendmsg(struct req *r) {
   for (int i = 0; i < m->n; i++) if (m->m[i].ctl) { int rc = fix_control(r, &m->m[i]); if (rc < 0) return rc; }
   struct one *first = &m->m[0];
   int named = dom == AF_UNIX && type == SOCK_DGRAM && first->namelen > offsetof(struct sockaddr_un, sun_path);
+  if (dom == AF_UNIX && type == SOCK_DGRAM)
+    for (int i = 1; i < m->n; i++) /* one address per call: the batch stops where it changes */
+      if (m->m[i].namelen != first->namelen || memcmp(&m->m[i].name, &first->name, first->namelen) != 0) { m->n = i; break; }
   if (!named) {
     if (dom == AF_UNIX && type == SOCK_STREAM && first->namelen) return -EOPNOTSUPP;
     if (dom == AF_UNIX && type == SOCK_DGRAM && first->namelen && first->name.ss_family != AF_UNIX) return -EINVAL;

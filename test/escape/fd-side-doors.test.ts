@@ -49,6 +49,28 @@ for (const call of ['sendmsg', 'sendmmsg']) {
   });
 }
 
+test('sendmmsg whose later message names another unix datagram socket: that message is decided too (a denied listener receives nothing)', async () => {
+  const l = layout();
+  const okSock = join(l.work, 'ok.sock');
+  const sock = join(l.work, 'log.sock');
+  const both = (decision: string) => policyYaml(l).replace('signal_rules:', `unix_socket_rules:\n  - name: peer\n    paths: ["${okSock}"]\n    decision: allow\n  - name: named\n    paths: ["${sock}"]\n    decision: ${decision}\nsignal_rules:`);
+  const peer = dgramListener(okSock, 1500);
+  const deny = dgramListener(sock, 1500);
+  await Promise.all([peer.ready, deny.ready]);
+  const blocked = probeResult((await sandboxRun(both('deny'), [REDIR, 'sendmmsg_mixed', okSock, sock], l.work)).stdout);
+  const [gotPeer, got] = await Promise.all([peer.done, deny.done]);
+  assert.match(gotPeer, /got=to-peer/, `anti-vacuity: the connected peer received the first message: ${gotPeer}`);
+  assert.doesNotMatch(got, /got=/, `a denied datagram listener received: ${got} ${JSON.stringify(blocked)}`);
+  assert.deepEqual([blocked.result, blocked.sent], ['failed', '1']);
+  const peer2 = dgramListener(okSock, 1500);
+  const allow = dgramListener(sock, 1500);
+  await Promise.all([peer2.ready, allow.ready]);
+  const control = probeResult((await sandboxRun(both('allow'), [REDIR, 'sendmmsg_mixed', okSock, sock], l.work)).stdout);
+  const [, got2] = await Promise.all([peer2.done, allow.done]);
+  assert.match(got2, /got=to-named/, `control (allowed) must receive the second message: ${got2} ${JSON.stringify(control)}`);
+  assert.deepEqual([control.result, control.sent], ['ok', '2']);
+});
+
 function metaLayout() {
   const l = layout();
   mkdirSync(join(l.work, 'locked'));
