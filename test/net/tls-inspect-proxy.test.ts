@@ -125,6 +125,17 @@ for (const fastPath of [false, true]) {
       assert.deepEqual(api.requests.map((r) => [r.method, r.body]), [['POST', 'x=1']]);
     });
 
+    test('SOCKS5 (socks5h://) to the governed host is inspected the same way: allowed reached, denied 403 with zero requests', async () => {
+      api.reset();
+      const socks = `socks5h://${withDeny.address.host}:${withDeny.address.port}`;
+      const ok = await run('curl', ['-sS', '-m', '10', '--proxy', socks, '--cacert', bundle, '-w', '\n%{http_code}', `https://api.test:${api.port}/ok/socks`]);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.match(ok.stdout, /GET \/ok\/socks\n\n200$/);
+      const no = await run('curl', ['-sS', '-m', '10', '--proxy', socks, '--cacert', bundle, '-w', '\n%{http_code}', `https://api.test:${api.port}/secret/socks`]);
+      assert.match(no.stdout, /rule "no-secrets" \(http_rules\) decided deny\. secrets stay inside\n\n403$/);
+      assert.deepEqual(api.requests.map((r) => r.url), ['/ok/socks']);
+    });
+
     test('without the opt-in, a CONNECT to a host http_rules govern is refused (http-rules-uninspectable), zero bytes upstream', async () => {
       api.reset();
       const r = await run('curl', ['-sS', '-m', '10', '--proxy', off.url, '--cacert', bundle, `https://api.test:${api.port}/ok/1`]);
