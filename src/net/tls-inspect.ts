@@ -60,10 +60,14 @@ export class TlsInspector {
   private readonly server: http.Server;
   private readonly agent: https.Agent;
   private readonly contexts = new Map<string, tls.SecureContext>();
+  // One context for every upstream connection: passing `ca` per request would make the agent's
+  // pool key (which concatenates it) hundreds of kilobytes long.
+  private readonly upstreamCtx: tls.SecureContext;
 
   constructor(private readonly gw: Gateway, private readonly o: InspectorOptions) {
     const limits = o.limits;
-    this.agent = new https.Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16, ca: o.upstreamCa });
+    this.upstreamCtx = tls.createSecureContext({ ca: o.upstreamCa, minVersion: 'TLSv1.2' });
+    this.agent = new https.Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16 });
     this.server = http.createServer({
       maxHeaderSize: limits.maxHeaderBytes, headersTimeout: limits.headersTimeoutMs, requestTimeout: 0,
       connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 2))), keepAliveTimeout: 5_000,
@@ -90,6 +94,7 @@ export class TlsInspector {
     if (!c) {
       const leaf = this.o.ca.leaf(identity);
       c = tls.createSecureContext({ cert: leaf.certPem, key: leaf.keyPem, minVersion: 'TLSv1.2' });
+      if (this.contexts.size > 10_000) this.contexts.clear();
       this.contexts.set(identity, c);
     }
     return c;
@@ -201,13 +206,15 @@ export class TlsInspector {
     let bytesDown = 0;
     req.on('data', (c: Buffer) => { bytesUp += c.length; });
     const isIp = net.isIP(identity) !== 0;
-    const up = https.request({
+    // (https.request hands secureContext on to tls.connect; its RequestOptions type omits it.)
+    const opts: https.RequestOptions & Pick<tls.ConnectionOptions, 'secureContext'> = {
       host: v.connect!.ip, port: v.connect!.port, method, path: pathAndQuery, headers, agent: this.agent, setHost: false,
       ...(isIp ? {} : { servername: identity }),
-      ca: this.o.upstreamCa, timeout: this.o.limits.connectTimeoutMs,
+      secureContext: this.upstreamCtx, rejectUnauthorized: true, timeout: this.o.limits.connectTimeoutMs,
       // Verify the certificate for the host the client asked for, not the address we dialled.
       checkServerIdentity: (_h, cert) => tls.checkServerIdentity(identity, cert),
-    });
+    };
+    const up = https.request(opts);
     const done = (reason: string, decision = 'allow', rule = 'tls-inspect') => this.gw.note({
       action: 'close', via: ctx.via, host: identity, ip: v.ip, port: v.port, method, path, decision, rule, reason, bytesUp, bytesDown,
     });

@@ -189,6 +189,20 @@ for (const fastPath of [false, true]) {
       assert.equal(api.requests.length, 0);
     });
 
+    test('a protocol upgrade (WebSocket) on an inspected host is refused; zero requests upstream', async () => {
+      api.reset();
+      const r = await curl(withDeny, `https://api.test:${api.port}/ok/ws`, ['-H', 'Upgrade: websocket', '-H', 'Connection: Upgrade']);
+      assert.match(r.stdout, /Cordon refused a protocol upgrade \(websocket\) to api\.test[\s\S]*403$/);
+      assert.equal(api.requests.length, 0);
+    });
+
+    test('plain HTTP inside a CONNECT tunnel to an inspected host is not TLS: closed, zero bytes upstream', async () => {
+      api.reset();
+      const r = await run('curl', ['-sS', '-m', '10', '--proxytunnel', '--proxy', withDeny.url, `http://api.test:${api.port}/ok/plain`]);
+      assert.notEqual(r.code, 0);
+      assert.equal(api.connections, 0);
+    });
+
     test('every inspected request is audited with method, host, path, bytes and decision', async () => {
       const reqs = audit.events.filter((e) => e.kind === 'http');
       const denied = reqs.find((e) => e.fields?.path === '/secret/keys');
