@@ -31,7 +31,9 @@ const srtMissing = ['bwrap', 'socat', 'rg'].filter((b) => spawnSync('sh', ['-c',
 const haveSrt = existsSync(SRT) && srtMissing.length === 0;
 const cases: Array<[string, string, string[]]> = [
   ['bare true', '/bin/true', []],
+  // Node's own floor: no Cordon code at all, then Cordon's CLI with nothing to do.
   ['node -e 0', process.execPath, ['-e', '0']],
+  ['cordon --version', process.execPath, [CORDON, '--version']],
   ['cordon run -- true', process.execPath, [CORDON, 'run', '--', 'true']],
   ['cordon (no network)', process.execPath, [CORDON, 'run', '--policy', noNet, '--', 'true']],
 ];
@@ -54,3 +56,24 @@ if (haveSrt) {
 }
 console.log(`cordon over node -e 0 (Cordon's own start cost): ${(cordon - m['node -e 0']!).toFixed(1)} ms; of which egress (agent-default allows registries): ${(cordon - m['cordon (no network)']!).toFixed(1)} ms`);
 console.log(`no-network policy: ${(m['cordon (no network)']! - bare).toFixed(1)} ms over bare${haveSrt ? `, ${(m['cordon (no network)']! / m['srt true']!).toFixed(3)}× srt` : ''}`);
+console.log(`floor: node -e 0 alone is ${(m['node -e 0']! - bare).toFixed(1)} ms over bare${haveSrt ? ` (${(m['node -e 0']! / m['srt true']!).toFixed(3)}× srt)` : ''}; the CLI with nothing to do (--version) ${(m['cordon --version']! - bare).toFixed(1)} ms`);
+
+// Where the time goes: the start phases `cordon run` marks (CORDON_TIMING=1), median of the
+// rounds, as ms since the process began. Measured apart from the timed rounds above.
+const phases = new Map<string, number[]>();
+for (let i = 0; i < Math.min(ROUNDS, 9); i++) {
+  const r = spawnSync(process.execPath, [CORDON, 'run', '--', 'true'], { cwd: project, encoding: 'utf8', env: { ...process.env, CORDON_TIMING: '1' } });
+  for (const l of (r.stderr ?? '').split('\n')) {
+    const mm = /^cordon-timing:\s+([\d.]+) ms\s+\+\s*[\d.]+\s+(\S+)$/.exec(l);
+    if (mm) { if (!phases.has(mm[2]!)) phases.set(mm[2]!, []); phases.get(mm[2]!)!.push(Number(mm[1])); }
+  }
+}
+if (phases.size > 0) {
+  console.log('\nphases of `cordon run -- true` (agent-default; median ms since process start, and the step from the previous phase):');
+  let prev = 0;
+  for (const [name, xs] of [...phases].sort((a, b) => median(a[1]) - median(b[1]))) {
+    const at = median(xs);
+    console.log(`  ${at.toFixed(1).padStart(7)} ms  +${(at - prev).toFixed(1).padStart(6)}  ${name}`);
+    prev = at;
+  }
+}

@@ -40,8 +40,13 @@ export function registerRunCommands(program: Command): void {
     .option('--inspect-tls', 'decide each HTTPS request to hosts http_rules name: TLS is terminated with a per-session local CA the sandbox trusts (sets the policy\'s tls_inspection.enabled)')
     .option('-v, --verbose', 'print the session id, audit file and environment removals on stderr')
     .action(async (command: string[], opts: RunOpts) => {
-      const sandbox = await import('../sandbox/index.js');
-      const { compilePolicy } = await import('../policy/index.js');
+      performance.mark('cordon:action');
+      // Only what `run` uses, loaded side by side. The policy part's loader (YAML, schema) is not
+      // among them: a cached, already-validated policy is compiled without it.
+      const [sandbox, { compilePolicy, loadPolicy }, { stateDir }, { policyLoadOptions }, { resolveTrustSettings, verifyPolicyFile }] = await Promise.all([
+        import('../sandbox/index.js'), import('../policy/index.js'), import('../audit/index.js'), import('./policy-load.js'), import('../trust/index.js'),
+      ]);
+      performance.mark('cordon:modules');
       for (const d of opts.allowDegraded) {
         if (!(sandbox.DEGRADABLE as readonly string[]).includes(d)) throw usage(`--allow-degraded takes one of ${sandbox.DEGRADABLE.join(', ')} (got "${d}")`);
       }
@@ -51,28 +56,26 @@ export function registerRunCommands(program: Command): void {
         if (!Number.isInteger(fd) || fd < 3) throw usage(`--json-events takes an open file descriptor number >= 3 (got "${opts.jsonEvents}")`);
         onEvent = sandbox.jsonEventWriter(fd);
       }
-      const { stateDir } = await import('../audit/index.js');
-      const { policyLoadOptions } = await import('./policy-load.js');
       const loadOpts = policyLoadOptions(opts.policy ?? 'agent-default', opts);
       // Signed policies: with a trust store (or a trust mode) configured, a policy FILE is
       // verified first and loaded from the very bytes that were verified (no re-read, and no
       // policy cache, whose key does not cover the signature or the trust store). Built-in
       // policies ship with Cordon itself and are not signature-checked.
-      const { resolveTrustSettings, verifyPolicyFile } = await import('../trust/index.js');
       const trust = resolveTrustSettings({ ...(opts.trustStore ? { trustStore: opts.trustStore } : {}), ...(opts.trustMode ? { mode: opts.trustMode } : {}) });
       let loadedPolicy;
       if (trust.mode !== 'off' && loadOpts.file !== undefined) {
         const v = verifyPolicyFile(loadOpts.file, trust); // TrustError (exitCode 2): nothing runs
         for (const w of v.warnings) process.stderr.write(`cordon: warning: ${w}\n`);
         if (opts.verbose) process.stderr.write(`cordon: policy ${loadOpts.file} ${v.verified ? `signed by ${v.signer} (key ${v.keyId?.slice(0, 16)}…)` : 'NOT verified (trust mode warn)'}\n`);
-        const { loadPolicy } = await import('../policy/index.js');
         const { file, ...rest } = loadOpts;
         loadedPolicy = loadPolicy({ ...rest, text: v.bytes.toString('utf8'), source: file });
       } else {
         loadedPolicy = sandbox.loadPolicyCached(loadOpts, join(stateDir(), 'policy-cache')).policy;
       }
+      performance.mark('cordon:policy-loaded');
       if (opts.inspectTls) loadedPolicy = { ...loadedPolicy, tls_inspection: { ...loadedPolicy.tls_inspection, enabled: true } };
       const policy = compilePolicy(loadedPolicy);
+      performance.mark('cordon:policy-compiled');
       const verbose = opts.verbose ? (l: string) => process.stderr.write(`cordon: ${l}\n`) : undefined;
       // Ctrl-C reaches the sandboxed command directly (same process group); we stay up to record.
       const ignore = () => {};

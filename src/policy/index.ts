@@ -1,9 +1,14 @@
 // The policy part: load, validate, compile, evaluate, explain. Pure evaluation; loading reads
-// files. Named exports only (pinned by test/policy/public-exports.test.ts).
-export { loadPolicy, mergePolicies, type LoadOptions } from './load.js';
+// files. Named exports only (pinned by test/public-exports.test.ts).
+// Importing this index is cheap on purpose: the loader (yaml, zod) loads on the first
+// loadPolicy call, so compiling an already-validated policy never pays for it.
+export { loadPolicy, loadPolicyRecorded } from './lazy-load.js';
+export type { LoadOptions } from './load.js';
+export { mergePolicies } from './merge.js';
+export { lookupsStillHold, type RecordedLookups } from './lookup.js';
 export { compilePolicy, type CompiledPolicy } from './engine.js';
 export { PolicyError, type PolicyIssue } from './errors.js';
-export { policySchema, type Policy } from './schema/policy.js';
+export type { Policy } from './schema/policy.js';
 export { explainPolicy } from './explain.js';
 export { runSelfTests, type SelfTestResult } from './self-tests.js';
 export { operationFromSpec, describeOperation, OperationSpecError, OPERATION_KINDS_HELP, type OperationSpec } from './operation-spec.js';

@@ -2,15 +2,14 @@
 // with the zod schema, run the semantic checks, resolve `extends:`. Every failure is a
 // PolicyError pointing at file:line:col; nothing else escapes.
 import { readFileSync, statSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { addAncestorGuards } from './ancestor-guards.js';
 import { checkPolicy } from './checks.js';
 import { PolicyError, policyError, type PolicyIssue } from './errors.js';
 import { builtinPath, BUILTIN_POLICIES } from './builtin.js';
-import { detectRoots } from './project-root.js';
-import { npmRegistryHost } from './registries.js';
+import { makeLookup, recordingLookup, type Lookup, type RecordedLookups } from './lookup.js';
+import { mergePolicies } from './merge.js';
 import { policySchema, type Policy } from './schema/policy.js';
 import { nearest } from './suggest.js';
 import { expandTree } from './vars.js';
@@ -35,12 +34,30 @@ export interface LoadOptions {
 const MAX_EXTENDS_DEPTH = 8;
 
 export function loadPolicy(opts: LoadOptions): Policy {
+  return loadWith(opts, makeLookup(opts));
+}
+
+/**
+ * loadPolicy, also returning every variable the load consulted and the value it got: the
+ * policy is a pure function of its source text and these answers (for a policy without
+ * `extends:`), which is what lets `cordon run` reuse a cached copy without parsing it again.
+ */
+export function loadPolicyRecorded(opts: LoadOptions): { policy: Policy; lookups: RecordedLookups; extended: boolean } {
+  const rec = recordingLookup(makeLookup(opts));
+  const seen = { extended: false };
+  const policy = loadWith(opts, rec.lookup, seen);
+  return { policy, lookups: rec.recorded, extended: seen.extended };
+}
+
+/** What a load came across that a caller may need to know (`extends:` reads other files). */
+interface Seen { extended: boolean }
+
+function loadWith(opts: LoadOptions, lookup: Lookup, seen: Seen = { extended: false }): Policy {
   try {
-    const lookup = makeLookup(opts);
-    if (opts.text !== undefined) return addAncestorGuards(loadFrom(parsePolicyText(opts.text, opts.source ?? '<inline>'), undefined, lookup, []));
+    if (opts.text !== undefined) return addAncestorGuards(loadFrom(parsePolicyText(opts.text, opts.source ?? '<inline>'), undefined, lookup, [], seen));
     const file = opts.file ?? (opts.builtin !== undefined ? builtinFile(opts.builtin) : undefined);
     if (file === undefined) throw policyError('<none>', 'no policy given: name a file or a built-in policy');
-    return addAncestorGuards(loadFile(resolve(file), lookup, []));
+    return addAncestorGuards(loadFile(resolve(file), lookup, [], seen));
   } catch (e) {
     if (e instanceof PolicyError) throw e;
     // Anything else is a loader bug or an unexpected parser failure; it still must not escape untyped.
@@ -52,24 +69,6 @@ function builtinFile(name: string): string {
   const p = builtinPath(name);
   if (!p) throw policyError(name, `there is no built-in policy named "${name}" (built-ins: ${BUILTIN_POLICIES.join(', ')})`);
   return p;
-}
-
-function makeLookup(opts: LoadOptions): (name: string) => string | undefined {
-  const env = opts.env ?? process.env;
-  const vars = opts.vars ?? {};
-  let roots: ReturnType<typeof detectRoots> | undefined;
-  const detected = () => (roots ??= detectRoots(opts.cwd ?? process.cwd()));
-  return (name) => {
-    if (vars[name] !== undefined) return vars[name];
-    switch (name) {
-      case 'PROJECT_ROOT': return detected().projectRoot;
-      case 'GIT_ROOT': return detected().gitRoot;
-      case 'HOME': return env.HOME ?? homedir();
-      case 'TMPDIR': return env.TMPDIR ?? tmpdir();
-      case 'NPM_REGISTRY_HOST': return npmRegistryHost(env, vars.PROJECT_ROOT ?? detected().projectRoot);
-      default: return env[name];
-    }
-  };
 }
 
 function readPolicyFile(file: string): string {
@@ -91,13 +90,13 @@ function readPolicyFile(file: string): string {
   }
 }
 
-function loadFile(file: string, lookup: (n: string) => string | undefined, chain: string[]): Policy {
+function loadFile(file: string, lookup: Lookup, chain: string[], seen: Seen): Policy {
   if (chain.includes(file)) throw policyError(file, `extends itself through ${[...chain, file].join(' -> ')}`);
   if (chain.length >= MAX_EXTENDS_DEPTH) throw policyError(file, `extends chain is deeper than ${MAX_EXTENDS_DEPTH}`);
-  return loadFrom(parsePolicyText(readPolicyFile(file), file), file, lookup, chain);
+  return loadFrom(parsePolicyText(readPolicyFile(file), file), file, lookup, chain, seen);
 }
 
-function loadFrom(src: ParsedSource, file: string | undefined, lookup: (n: string) => string | undefined, chain: string[]): Policy {
+function loadFrom(src: ParsedSource, file: string | undefined, lookup: Lookup, chain: string[], seen: Seen): Policy {
   const failures = expandTree(src.data, lookup);
   if (failures.length > 0) {
     throw new PolicyError(failures.map((f) => issueAt(src, f.path, f.error.message)));
@@ -108,10 +107,11 @@ function loadFrom(src: ParsedSource, file: string | undefined, lookup: (n: strin
   const problems = checkPolicy(policy);
   if (problems.length > 0) throw new PolicyError(problems.map((p) => issueAt(src, p.path, p.message)));
   if (policy.extends === undefined) return policy;
+  seen.extended = true;
   const bases = (Array.isArray(policy.extends) ? policy.extends : [policy.extends]).map((ref, i) => {
     const base = resolveExtends(ref, file);
     if (!base) throw new PolicyError([issueAt(src, ['extends', ...(Array.isArray(policy.extends) ? [i] : [])], `extends "${ref}" is neither a built-in policy (${BUILTIN_POLICIES.join(', ')}) nor a path; paths are relative to this file`)]);
-    return loadFile(base, lookup, file ? [...chain, file] : chain);
+    return loadFile(base, lookup, file ? [...chain, file] : chain, seen);
   });
   return bases.reduce((acc, base) => mergePolicies(acc, base), { ...policy, extends: undefined } as Policy);
 }
@@ -123,22 +123,7 @@ function resolveExtends(ref: string, from: string | undefined): string | undefin
   return resolve(from ? dirname(from) : process.cwd(), name);
 }
 
-const LISTS = ['file_rules', 'network_rules', 'command_rules', 'unix_socket_rules', 'signal_rules', 'mcp_rules', 'tool_rules', 'http_rules', 'connect_redirects', 'dns_redirects'] as const;
-
-/** The extending policy's rules come first, so it can override its base; settings merge key by key. */
-export function mergePolicies(child: Policy, base: Policy): Policy {
-  const out: Policy = { ...child };
-  for (const l of LISTS) {
-    const merged = [...(child[l] ?? []), ...(base[l] ?? [])];
-    if (merged.length > 0) (out as Record<string, unknown>)[l] = merged;
-  }
-  if (child.defaults || base.defaults) out.defaults = { ...base.defaults, ...child.defaults };
-  if (child.env_policy || base.env_policy) out.env_policy = { ...base.env_policy, ...child.env_policy };
-  if (child.resource_limits || base.resource_limits) out.resource_limits = { ...base.resource_limits, ...child.resource_limits };
-  if (child.tls_inspection || base.tls_inspection) out.tls_inspection = { ...base.tls_inspection, ...child.tls_inspection } as NonNullable<Policy['tls_inspection']>;
-  delete out.extends;
-  return out;
-}
+export { mergePolicies };
 
 function issueAt(src: ParsedSource, path: (string | number)[], message: string, key?: string): PolicyIssue {
   const pos = locate(src, path, key);

@@ -115,7 +115,15 @@ export function readFastPath(c: CompiledPolicy, protectedPaths: readonly string[
   return { on: true, grants: { read: dedupe(grants.read), list: dedupe(grants.list) } };
 }
 
+/** Sorted, without duplicates and without paths under another listed path (ancestors looked up
+ * one by one: linear in the number of paths, not quadratic). */
 function dedupe(xs: string[]): string[] {
-  const s = [...new Set(xs)].sort();
-  return s.filter((x) => !s.some((o) => o !== x && (o === '/' ? true : x.startsWith(`${o}/`))));
+  const all = new Set(xs);
+  return [...all].sort().filter((x) => {
+    if (x !== '/' && all.has('/')) return false;
+    for (let i = x.lastIndexOf('/'); i > 0; i = x.lastIndexOf('/', i - 1)) {
+      if (all.has(x.slice(0, i))) return false;
+    }
+    return true;
+  });
 }

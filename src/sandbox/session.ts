@@ -17,7 +17,7 @@ import type { AuditEventInput, AuditSink } from '../audit/index.js';
 import { answerFor, decideQuestion, describe, opsFromMask, type Answer, type Question, parseQuestion } from './decide.js';
 import { ANS, FrameReader, FrameSplitter, FrameWriter, TO_SUPERVISOR } from './protocol.js';
 import { buildSpec, encodeSpec, type Degradable } from './spec.js';
-import { readFastPath } from './read-fastpath.js';
+import { readFastPath, type ReadFastPath } from './read-fastpath.js';
 import { redactArgv } from './redact.js';
 import { abandonTrashEntry, completeTrashEntry, prepareTrashEntry, type PendingTrash } from './trash.js';
 
@@ -75,8 +75,9 @@ export interface RunSandboxOptions {
   /** Called once the network namespace exists (init's pid); returns the command's extra
    * environment and a resolv.conf file to bind over /etc/resolv.conf. Enables egress. */
   onNetns?: (initPid: number) => Promise<{ env: Record<string, string>; resolvConfPath?: string }>;
-  /** Leave plain read-only opens to Landlock when the policy allows it exactly (default true). */
-  readFastPath?: boolean;
+  /** Leave plain read-only opens to Landlock when the policy allows it exactly (default true);
+   * or the fast path the caller already computed for this policy (runCommand does, meanwhile). */
+  readFastPath?: boolean | ReadFastPath;
 }
 
 export type StdioSlot = 'inherit' | 'ignore' | number;
@@ -105,17 +106,20 @@ export function newSessionId(): string {
 export function runSandbox(o: RunSandboxOptions): Promise<RunSandboxResult> {
   const sup = o.supervisorPath ?? SUPERVISOR_PATH;
   if (!existsSync(sup)) {
+    for (const fd of o.cgroupProcsFds ?? []) { try { closeSync(fd); } catch { /* already closed */ } }
     return Promise.reject(new SandboxError(`the native supervisor ${sup} is missing; run \`npm install\` (it builds native/ with the system C compiler)`));
   }
   const session = o.session ?? newSessionId();
   // Protected paths are over-mounted (hidden) inside the sandbox, so they need no carve-out here.
-  const fast = o.readFastPath === false ? undefined : readFastPath(o.policy, []);
+  const fast = o.readFastPath === false ? undefined : typeof o.readFastPath === 'object' ? o.readFastPath : readFastPath(o.policy, []);
   const spec = buildSpec({
     readGrants: fast?.on ? fast.grants : undefined, policy: o.policy.policy, argv: o.argv, env: o.env, cwd: o.cwd, degraded: o.degraded ?? [], protectedPaths: o.protectedPaths ?? [], fault: process.env.CORDON_TEST_FAULT, egress: o.onNetns !== undefined, trashDir: o.trashDir });
   const cg = o.cgroupProcsFds ?? [];
   // An empty environment: the supervisor needs none, and its sandbox init inherits it.
+  performance.mark('cordon:spec-built');
   const child = spawn(sup, [], { stdio: [...(o.stdio ?? ['inherit', 'inherit', 'inherit']), 'pipe', ...cg], detached: false, env: {} });
   const ctl = child.stdio[3] as import('node:net').Socket;
+  performance.mark('cordon:supervisor-spawned');
   if (child.pid) o.onSupervisorPid?.(child.pid);
   const hasSchedule = o.policy.policy.schedule !== undefined;
   const emit = (e: Omit<SandboxEvent, 'time'>) => o.onEvent?.({ time: new Date().toISOString(), ...e });
@@ -225,6 +229,7 @@ export function runSandbox(o: RunSandboxOptions): Promise<RunSandboxResult> {
           });
         } else if (t === 'S') {
           sandboxPid = r.u32();
+          performance.mark('cordon:started');
           emit({ type: 'started', pid: sandboxPid, detail: `landlock ABI ${r.u32()}, flags ${r.u32()}` });
         } else if (t === 'K') {
           const pid = r.u32();
@@ -278,6 +283,7 @@ export function runSandbox(o: RunSandboxOptions): Promise<RunSandboxResult> {
               const w = new FrameWriter(TO_SUPERVISOR.hold).u32(Object.keys(e.env).length);
               for (const [k, v] of Object.entries(e.env)) w.str(`${k}=${v}`);
               send(w.str(e.resolvConfPath ?? '').frame());
+              performance.mark('cordon:hold-sent');
             } catch (err) {
               fatal = `cannot start egress for the sandbox: ${(err as Error).message}`;
               send(new FrameWriter(TO_SUPERVISOR.terminate).frame());
@@ -288,6 +294,7 @@ export function runSandbox(o: RunSandboxOptions): Promise<RunSandboxResult> {
           const m = r.str();
           fatal ??= m; // an earlier, more specific cause (egress) wins
         } else if (t === 'Y') {
+          performance.mark('cordon:exit-frame');
           const status = r.u32();
           exit = { status, real: r.u32() === 1 };
         }
@@ -309,6 +316,7 @@ export function runSandbox(o: RunSandboxOptions): Promise<RunSandboxResult> {
     });
     child.on('error', (e) => { if (!settled) { settled = true; reject(new SandboxError(`cannot start the supervisor ${sup}: ${e.message}`)); } });
     child.on('close', async (code, sig) => {
+      performance.mark('cordon:supervisor-closed');
       for (const fd of cg) { try { closeSync(fd); } catch { /* already closed */ } }
       await Promise.race([ctlClosed, new Promise((res) => setTimeout(res, 2000).unref())]);
       await Promise.allSettled([...pending]);
