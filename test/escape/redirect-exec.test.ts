@@ -119,3 +119,13 @@ test('exec redirect race: threads rewriting the path, the argv and the injected 
   const cr = probeResult((await sandboxRun(policy(c.l, c.curl, c.subMark, false), [REDIR, 'redirrace', c.curl, c.bad, c.origMark, '20'], c.l.work)).stdout);
   assert.ok(Number(cr.orig_runs) > 0 && existsSync(c.origMark), `control: the original runs when allowed: ${JSON.stringify(cr)}`);
 });
+
+test('exec redirect to a substitute that does not exist fails closed: the original does not run and the caller is told', async () => {
+  const a = redirLayout();
+  const missing = join(a.l.work, 'nope', 'safe-curl');
+  const yaml = policy(a.l, a.curl, a.subMark, true).replace('command: /bin/sh', `command: ${missing}`);
+  const r = await sandboxRun(yaml, ['/bin/sh', '-c', `${a.curl} ${a.origMark}; echo "rc=$?"`], a.l.work);
+  assert.equal(existsSync(a.origMark), false, 'the original program ran');
+  assert.match(r.stderr, /substitute .*safe-curl was not found/);
+  assert.doesNotMatch(r.stdout, /rc=0/);
+});
