@@ -129,3 +129,16 @@ test('exec redirect to a substitute that does not exist fails closed: the origin
   assert.match(r.stderr, /substitute .*safe-curl was not found/);
   assert.doesNotMatch(r.stdout, /rc=0/);
 });
+
+test('exec redirect from vfork/posix_spawn callers (python subprocess, node child_process): the parent carries on, the substitute runs', async () => {
+  for (const make of [
+    (c: string, m: string) => ['/usr/bin/python3', '-c', `import subprocess,sys; r=subprocess.run([${JSON.stringify(c)}, ${JSON.stringify(m)}]); print("rc=%d" % r.returncode)`],
+    (c: string, m: string) => [process.execPath, '-e', `const r=require('child_process').spawnSync(${JSON.stringify(c)}, [${JSON.stringify(m)}]); console.log('rc=' + r.status)`],
+  ]) {
+    const a = redirLayout();
+    const r = await sandboxRun(policy(a.l, a.curl, a.subMark, true), make(a.curl, a.origMark), a.l.work);
+    assert.equal(existsSync(a.origMark), false, 'the original program ran');
+    assert.equal(readFileSync(a.subMark, 'utf8'), `sub|${a.origMark}|tail|from-rule|`, r.stderr);
+    assert.match(r.stdout, /rc=0/, `the parent saw the substitute's status: ${r.stdout} ${r.stderr}`);
+  }
+});
