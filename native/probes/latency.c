@@ -1,7 +1,10 @@
-/* Per-syscall cost probe for bench/sandbox-overhead: `latency same FILE N` opens+closes one
- * file N times (decision cached in the supervisor after the first); `latency distinct DIR N`
- * opens N different files DIR/f0..f(N-1) once each (decided from the native rule table, no cache);
- * `latency getpid N` is an untrapped syscall (the static filter alone). Prints ns per call. */
+/* Per-syscall cost probe for bench/sandbox-overhead. Modes (N calls each; prints ns per call):
+ *   same FILE N       open(FILE, O_RDONLY)+close N times
+ *   distinct DIR N    open(DIR/fI, O_RDONLY)+close for I in 0..N-1 (a new path each time)
+ *   dir DIR N         open(DIR, O_RDONLY|O_DIRECTORY)+close N times (opendir: trapped even
+ *                     when plain read-only opens are left to Landlock)
+ *   dirs DIR N        open(DIR/fI, O_DIRECTORY)+close, a new directory each time (DIR/f0..)
+ *   getpid - N        an untrapped syscall (the static filter alone) */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +16,18 @@ static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
 int main(int argc, char **argv) {
   if (argc != 4) return 2;
   int n = atoi(argv[3]);
+  const char *m = argv[1];
   char p[4096];
   double t0 = now();
   for (int i = 0; i < n; i++) {
-    if (!strcmp(argv[1], "same")) { int fd = open(argv[2], O_RDONLY); if (fd < 0) return 1; close(fd); }
-    else if (!strcmp(argv[1], "distinct")) { snprintf(p, sizeof p, "%s/f%d", argv[2], i); int fd = open(p, O_RDONLY); if (fd < 0) return 1; close(fd); }
-    else syscall(SYS_getpid);
+    int fd = 0;
+    if (!strcmp(m, "same")) fd = open(argv[2], O_RDONLY);
+    else if (!strcmp(m, "distinct")) { snprintf(p, sizeof p, "%s/f%d", argv[2], i); fd = open(p, O_RDONLY); }
+    else if (!strcmp(m, "dir")) fd = open(argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    else if (!strcmp(m, "dirs")) { snprintf(p, sizeof p, "%s/f%d", argv[2], i); fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC); }
+    else { syscall(SYS_getpid); continue; }
+    if (fd < 0) { perror(m); return 1; }
+    close(fd);
   }
   printf("ns_per_call=%.0f\n", (now() - t0) / n);
   return 0;

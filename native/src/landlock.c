@@ -45,18 +45,22 @@ int landlock_abi(void) {
   return v < 0 ? 0 : (int)v;
 }
 
+/* Grants that could not be added as given (gone, moved, or now a symlink). The supervisor
+ * leaves directory opens to Landlock only when every READ_DIR grant it knows of is in force. */
+int g_landlock_skipped;
+
 static int add_rule(int rs, const char *path, uint64_t access, int abi) {
   int fd = open(path, O_PATH | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return 0; /* a path that does not exist (yet) grants nothing */
+  if (fd < 0) { g_landlock_skipped++; return 0; } /* a path that does not exist (yet) grants nothing */
   /* Grants are computed on canonical paths: if a component became a symlink since, the fd
    * is somewhere else, so grant nothing rather than the symlink's target. */
   char real[4096], self[64];
   snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
   ssize_t n = readlink(self, real, sizeof real - 1);
-  if (n < 0 || (real[n] = 0, strcmp(real, path) != 0)) { close(fd); return 0; }
+  if (n < 0 || (real[n] = 0, strcmp(real, path) != 0)) { close(fd); g_landlock_skipped++; return 0; }
   struct ll_path_beneath pb = { .allowed_access = access, .parent_fd = fd };
   struct stat st;
-  if (fstat(fd, &st) < 0 || S_ISLNK(st.st_mode)) { close(fd); return 0; } /* never through a symlink */
+  if (fstat(fd, &st) < 0 || S_ISLNK(st.st_mode)) { close(fd); g_landlock_skipped++; return 0; } /* never through a symlink */
   if (!S_ISDIR(st.st_mode)) {
     /* Files can only carry file rights. */
     pb.allowed_access &= A_EXECUTE | A_WRITE_FILE | A_READ_FILE | (abi >= 3 ? A_TRUNCATE : 0);
@@ -82,6 +86,7 @@ int apply_landlock(int abi, const char *const *write_roots, const char *const *r
   int rc = 0;
   for (const char *const *r = write_roots; *r && !rc; r++) rc = add_rule(rs, *r, write_set, abi);
   for (const char *const *r = read_grants; r && *r && !rc; r++) rc = add_rule(rs, *r, A_READ_FILE, abi);
+  g_landlock_skipped = 0; /* counted for the READ_DIR grants only */
   for (const char *const *r = list_grants; r && *r && !rc; r++) rc = add_rule(rs, *r, A_READ_DIR, abi);
   if (rc) { close(rs); return rc; }
   if (syscall(446 /* landlock_restrict_self */, rs, 0) < 0) { int e = errno; close(rs); return -e; }

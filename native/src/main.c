@@ -108,8 +108,13 @@ static int recv_listener(int sp, int *killable) {
   if (!cm || cm->cmsg_type != SCM_CREDENTIALS) die("setup handshake carried no credentials");
   struct ucred u;
   memcpy(&u, CMSG_DATA(cm), sizeof u);
-  int lfd = -1, tfd = -1;
-  if (sscanf(data + 1, "%d %d", &lfd, &tfd) != 2 || lfd < 0) die("malformed setup handshake");
+  int lfd = -1, tfd = -1, ll_reads = 0;
+  if (sscanf(data + 1, "%d %d %d", &lfd, &tfd, &ll_reads) != 3 || lfd < 0) die("malformed setup handshake");
+  if (ll_reads == 1) {
+    extern int g_landlock_reads;
+    for (size_t i = 0; i < S.nl; i++) grants_add(S.lgrants[i]);
+    g_landlock_reads = 1;
+  }
   int pidfd = (int)syscall(SYS_pidfd_open, u.pid, 0);
   if (pidfd < 0) die("pidfd_open of the sandboxed command failed: %m");
   int fd = (int)syscall(438 /* pidfd_getfd */, pidfd, lfd, 0);
@@ -150,7 +155,8 @@ void rules_frame(uint8_t t, struct rd *r) {
 }
 
 /* `--match`: rule frames then 'M' (ops, path) queries on stdin; one answer line each on stdout.
- * Used by the test that cross-checks this matcher against the TS engine. */
+ * Also 'G' (a READ_DIR grant) and 'g' (path: "cover" or "no"). Used by the tests that
+ * cross-check this matcher and the grant lookup against the TS side. */
 static int match_main(void) {
   size_t len;
   uint8_t *f;
@@ -158,7 +164,13 @@ static int match_main(void) {
     struct rd r = { f, len, 0, 0 };
     uint8_t t = r_u8(&r);
     if (t == 'R' || t == 'D') rules_frame(t, &r);
-    else if (t == 'M') {
+    else if (t == 'G') { const char *g = r_str(&r, NULL); if (g) grants_add(g); } /* kept: the table points at it */
+    else if (t == 'g') {
+      const char *path = r_str(&r, NULL);
+      printf("%s\n", path && grants_cover(path) ? "cover" : "no");
+      fflush(stdout);
+      free((void *)path);
+    } else if (t == 'M') {
       uint32_t ops = r_u32(&r);
       const char *path = r_str(&r, NULL);
       int err = 0, k = rules_decide(ops, path ? path : "", &err);

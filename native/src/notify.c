@@ -246,11 +246,78 @@ static int other_proc_gated(struct req *r, const char *p) {
   return n != ns_id(r->pid, "NStgid");
 }
 
+/* Set when the sandbox reported Landlock READ_FILE/READ_DIR grants in force (the read fast
+ * path; main.c). Only then may a directory open be left to the kernel. */
+int g_landlock_reads;
+uint64_t g_landlock_continues;
+
+/* A plain read-only directory open (what the read fast path's filter still traps: O_DIRECTORY,
+ * no create/truncate/O_PATH/O_TMPFILE) of an object inside a READ_DIR grant: Landlock already
+ * allows exactly that, and every directory it allows is one the policy allows to be listed
+ * (grants are computed that way), so the kernel may carry out the open itself (CONTINUE), as it
+ * does for the untrapped plain opens. This is invariant 1's "the boundary is held by a kernel
+ * mechanism": a thread rewriting the path after our check makes the kernel open something
+ * else, which Landlock decides; at worst that racing open is refused. It saves the emulated
+ * open and the fd injection (ADDFD waits for the target to run). */
+static int landlock_holds(const struct req *r) {
+  if (!g_landlock_reads || r->kind != K_OPEN || !r->isdir || r->ops1 != OP_LIST) return 0;
+  if (r->nr != SYS_open && r->nr != SYS_openat) return 0;
+  const unsigned f = (unsigned)r->flags;
+  const unsigned not_plain = O_ACCMODE | O_CREAT | O_TRUNC | O_PATH | (O_TMPFILE & ~O_DIRECTORY);
+  if ((f & not_plain) != 0 || (f & O_DIRECTORY) == 0) return 0;
+  return grants_cover(r->path1);
+}
+
+/* The same case decided before the full decode (most directory opens: opendir, ls, git, grep,
+ * find). Which way the open goes rests on a prediction only (see landlock_holds): the path is
+ * copied (then ID_VALID), resolved in one step through the target's cwd or dirfd magic link,
+ * and its canonical path looked up among the grants. Inside a grant, or when the prediction
+ * cannot resolve the path at all (the kernel will then return its own error, or open what a
+ * racing thread put there, under Landlock): CONTINUE. Outside every grant, under /proc or /dev,
+ * or on Cordon's own state: returns 0 and the full decode and decision follow (emulated open). */
+static int dir_open_fast(struct req *r) {
+  if (!g_landlock_reads || (r->nr != SYS_open && r->nr != SYS_openat)) return 0;
+  const int dirfd = r->nr == SYS_open ? AT_FDCWD : (int)r->a[0];
+  const uint64_t paddr = r->nr == SYS_open ? r->a[0] : r->a[1];
+  const unsigned f = (unsigned)(r->nr == SYS_open ? r->a[1] : r->a[2]);
+  const unsigned not_plain = O_ACCMODE | O_CREAT | O_TRUNC | O_PATH | (O_TMPFILE & ~O_DIRECTORY);
+  if ((f & not_plain) != 0 || (f & O_DIRECTORY) == 0) return 0;
+  char path[PATH_MAX], canon[PATH_MAX];
+  int n = read_target_str(r->pid, paddr, path, sizeof path);
+  if (!notif_valid(r->nid)) { respond(r, 0, ESRCH); return 1; }
+  if (n < 0) return 0; /* EFAULT, ENAMETOOLONG: the full decode answers */
+  int fd;
+  if (path[0] == '/') {
+    if (strncmp(path, "/proc", 5) == 0 || strncmp(path, "/dev", 4) == 0) return 0; /* mapped in resolve.c */
+    struct open_how how = { .flags = O_PATH | O_CLOEXEC | (f & O_NOFOLLOW), .resolve = RESOLVE_NO_MAGICLINKS };
+    fd = (int)syscall(437, AT_FDCWD, path, &how, sizeof how);
+  } else {
+    char via[PATH_MAX + 64];
+    int k = dirfd == AT_FDCWD ? snprintf(via, sizeof via, "%d/cwd/%s", r->pid, path)
+                              : dirfd >= 0 ? snprintf(via, sizeof via, "%d/fd/%d/%s", r->pid, dirfd, path) : -1;
+    if (k < 0 || (size_t)k >= sizeof via) return 0;
+    fd = openat(g_host_proc, via, O_PATH | O_CLOEXEC | (f & O_NOFOLLOW));
+  }
+  if (fd < 0) { g_landlock_continues++; respond_continue(r); return 1; }
+  char self[16];
+  snprintf(self, sizeof self, "%d", fd);
+  ssize_t len = readlinkat(g_self_fd, self, canon, sizeof canon - 1);
+  close(fd);
+  if (len <= 0 || canon[0] != '/') return 0;
+  canon[len] = 0;
+  if (strncmp(canon, "/proc", 5) == 0 || hard_deny(canon, OP_LIST) || !grants_cover(canon)) return 0;
+  g_landlock_continues++;
+  g_native_allows++;
+  respond_continue(r);
+  return 1;
+}
+
 static void decide(struct req *r) {
   if (r->kind == K_OPEN || r->kind == K_MUT) {
     if (other_proc_gated(r, r->path1)) { respond(r, 0, EACCES); return; }
     if (r->kind == K_OPEN && r->path1[0] == 0) { do_open(r, NULL); return; } /* own pipe/socket re-open */
     if (hard_deny(r->path1, r->ops1) || (r->ops2 && hard_deny(r->path2, r->ops2))) { respond(r, 0, EACCES); return; }
+    if (landlock_holds(r)) { g_landlock_continues++; g_native_allows++; respond_continue(r); return; }
     /* Hot path: file_rules decided here when the table can (allow/deny only). */
     int e1 = 0, e2 = 0;
     int k1 = rules_decide(r->ops1, r->path1, &e1);
@@ -297,6 +364,7 @@ void handle_notification(void) {
   int rc;
   if (is_open(r->nr)) {
     r->kind = K_OPEN;
+    if (dir_open_fast(r)) return;
     rc = decode_open(r);
     g_extra_resolve = 0;
   } else if (r->nr == SYS_execve || r->nr == SYS_execveat) {

@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Grants longer than this are not recorded (their opens are emulated instead). */
+#define PATH_MAX_GRANT 4096
+
 enum { T_LIT, T_STAR, T_QMARK, T_CLASS, T_GS_ALL, T_GS_LEAD, T_GS_MID, T_GS_TRAIL };
 struct tok { uint8_t t, c, min, neg; uint8_t *set; };
 struct pat { struct tok *tk; int n; };
@@ -208,4 +211,67 @@ int rules_decide(uint32_t ops, const char *path, int *err) {
   }
   *err = deny_err;
   return denied ? RK_DENY : RK_ALLOW;
+}
+
+/* ---------------- Landlock READ_DIR grants, as the supervisor knows them ----------------
+ * The read fast path (src/sandbox/read-fastpath.ts) grants Landlock READ_DIR only on trees
+ * where the policy allows `list` for the tree and everything beneath it. An O_DIRECTORY open is
+ * still trapped (a directory outside every grant may be allowed by a rule Landlock cannot
+ * express); when the supervisor finds the object inside a grant, Landlock holds the boundary and
+ * the open continues in the kernel (notify.c). grants_cover() is only a prediction of what
+ * Landlock will allow: if the object changes before the kernel re-walks the path, Landlock still
+ * decides on the object it finds, so a wrong prediction costs completeness (an EACCES the
+ * policy would not have given), never soundness. Canonical paths, as sent in the spec. */
+struct gent { uint32_t h, len; const char *p; };
+static struct gent *g_grants; /* open addressing, at most half full */
+static uint32_t g_gcap, g_ngrants;
+static int g_grant_root;
+
+static uint32_t fnv_step(uint32_t h, uint8_t c) { return (h ^ c) * 16777619u; }
+
+static void grant_put(struct gent e) {
+  uint32_t i = e.h & (g_gcap - 1);
+  while (g_grants[i].p) i = (i + 1) & (g_gcap - 1);
+  g_grants[i] = e;
+}
+
+void grants_add(const char *path) {
+  size_t len = strlen(path);
+  if (path[0] != '/' || len >= PATH_MAX_GRANT) return;
+  if (len == 1) { g_grant_root = 1; return; }
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < len; i++) h = fnv_step(h, (uint8_t)path[i]);
+  for (uint32_t i = g_gcap ? h & (g_gcap - 1) : 0; g_gcap && g_grants[i].p; i = (i + 1) & (g_gcap - 1))
+    if (g_grants[i].h == h && g_grants[i].len == len && memcmp(g_grants[i].p, path, len) == 0) return;
+  if (2 * (g_ngrants + 1) > g_gcap) {
+    struct gent *old = g_grants;
+    uint32_t oc = g_gcap;
+    g_gcap = oc ? 2 * oc : 1024;
+    g_grants = calloc(g_gcap, sizeof *g_grants);
+    if (!g_grants) die("out of memory");
+    for (uint32_t i = 0; i < oc; i++) if (old[i].p) grant_put(old[i]);
+    free(old);
+  }
+  grant_put((struct gent){ h, (uint32_t)len, path });
+  g_ngrants++;
+}
+
+static int grant_has(uint32_t h, const char *p, size_t len) {
+  for (uint32_t i = h & (g_gcap - 1); g_grants[i].p; i = (i + 1) & (g_gcap - 1))
+    if (g_grants[i].h == h && g_grants[i].len == len && memcmp(g_grants[i].p, p, len) == 0) return 1;
+  return 0;
+}
+
+/* 1 when path (canonical) is a grant or lies beneath one. One pass: the hash of each prefix
+ * that ends at a component boundary is looked up as it is computed. */
+int grants_cover(const char *path) {
+  if (g_grant_root) return 1;
+  if (path[0] != '/' || !g_ngrants) return 0;
+  uint32_t h = fnv_step(2166136261u, '/');
+  size_t i = 1;
+  for (; path[i]; i++) {
+    if (path[i] == '/' && grant_has(h, path, i)) return 1;
+    h = fnv_step(h, (uint8_t)path[i]);
+  }
+  return i > 1 && grant_has(h, path, i);
 }

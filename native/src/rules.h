@@ -8,4 +8,7 @@ void rules_default(int kind, int err);
 /* RK_ALLOW, RK_DENY (errno in *err) or RK_ASK (Node decides). */
 int rules_decide(uint32_t ops, const char *path, int *err);
 extern int g_native_rules;
+/* Landlock READ_DIR grants in force in the sandbox (see rules.c). */
+void grants_add(const char *path);
+int grants_cover(const char *path);
 #endif

@@ -98,7 +98,10 @@ static void run_command(int sp) {
    * kernel attaches, SO_PASSCRED): a sendmsg from here would already be trapped by the filter
    * (sendmsg.c) whose listener the supervisor does not have yet. */
   char ok[48];
-  int k = snprintf(ok, sizeof ok, "%c %d %d", killable ? 'K' : 'O', lfd, S.trash_fd);
+  /* Third field: 1 when the READ_DIR grants are all in force (the supervisor may then leave
+   * directory opens inside them to Landlock, notify.c). */
+  extern int g_landlock_skipped;
+  int k = snprintf(ok, sizeof ok, "%c %d %d %d", killable ? 'K' : 'O', lfd, S.trash_fd, fastpath && g_landlock_skipped == 0);
   if (write(sp, ok, (size_t)k) != k) _exit(126);
   char ack;
   if (read(sp, &ack, 1) != 1) _exit(126);
