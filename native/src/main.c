@@ -231,16 +231,21 @@ int main(int argc, char **argv) {
   close(go[0]); close(ready[1]); close(status[1]); close(sp[1]);
   for (int i = 0; i < S.ncg; i++) close(S.cg_fds[i]);
   if (write(go[1], "g", 1) != 1) die("init exited at start");
+  /* The network namespace exists from the clone on: Node sets up egress in it while init sets
+   * up the rest (mounts, the cgroup join). Init still runs nothing until the 'H' frame below,
+   * which Node sends only once egress is in place. */
+  if (S.opts & OPT_EGRESS) {
+    struct buf b;
+    b_init(&b, 'N');
+    b_u32(&b, (uint32_t)pid);
+    if (b_send(&b) < 0) { kill(pid, SIGKILL); return 1; }
+  }
   char msg[300];
   ssize_t n = read(ready[0], msg, sizeof msg - 1);
   if (n <= 0) die("sandbox init exited during setup");
   msg[n] = 0;
   if (msg[0] == 'E') die("%s", msg + 1);
   if (S.opts & OPT_EGRESS) {
-    struct buf b;
-    b_init(&b, 'N');
-    b_u32(&b, (uint32_t)pid);
-    if (b_send(&b) < 0) { kill(pid, SIGKILL); return 1; }
     size_t len;
     uint8_t *f = read_frame(CTL_FD, &len);
     if (!f || len < 1 || f[0] != 'H') { kill(pid, SIGKILL); die("egress setup was not completed"); }

@@ -285,14 +285,16 @@ export function runSandbox(o: RunSandboxOptions): Promise<RunSandboxResult> {
               send(w.str(e.resolvConfPath ?? '').frame());
               performance.mark('cordon:hold-sent');
             } catch (err) {
-              fatal = `cannot start egress for the sandbox: ${(err as Error).message}`;
+              // The first cause wins: egress starts while init sets up, so init's own failure
+              // (reported in an 'F' frame) can come first and make egress fail after it.
+              fatal ??= `cannot start egress for the sandbox: ${(err as Error).message}`;
               send(new FrameWriter(TO_SUPERVISOR.terminate).frame());
             }
           })();
         } else if (t === 'F') {
           r.u32();
           const m = r.str();
-          fatal ??= m; // an earlier, more specific cause (egress) wins
+          fatal ??= m; // an earlier cause (egress) wins
         } else if (t === 'Y') {
           performance.mark('cordon:exit-frame');
           const status = r.u32();
