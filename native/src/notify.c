@@ -79,6 +79,41 @@ static void cache_put(const char *p, uint32_t ops, int err) {
   g_cache_n++;
 }
 
+/* ---- signal decision cache: Node's cacheable answers, keyed by everything the engine's
+ * signal decision reads (src/sandbox/decide.ts operationsOf: the signal, the target's classes,
+ * its pid in the sandbox and its name), so a hit is the decision Node would give again. Go
+ * programs signal their own threads for preemption (tgkill SIGURG) hundreds of times a second:
+ * without this each one waits for a round trip to Node. Node marks an answer cacheable only for
+ * plain allow or deny (never audit, approve, redirect) and when the policy has no schedule. ---- */
+struct sentry { int used, sig, err; uint32_t cls, tpid; char comm[64]; };
+#define SSLOTS 1024u
+static struct sentry g_sigcache[SSLOTS];
+static uint32_t g_sigcache_n;
+
+static uint32_t sig_hash(const struct req *r) {
+  uint32_t h = hash(r->path1, (uint32_t)r->sig);
+  return (h ^ (r->ops1 * 2654435761u) ^ (r->ops2 * 40503u)) & (SSLOTS - 1);
+}
+static int sig_same(const struct sentry *e, const struct req *r) {
+  return e->sig == r->sig && e->cls == r->ops2 && e->tpid == r->ops1 && strcmp(e->comm, r->path1) == 0;
+}
+static struct sentry *sig_find(const struct req *r) {
+  for (uint32_t i = sig_hash(r);; i = (i + 1) & (SSLOTS - 1)) {
+    if (!g_sigcache[i].used) return NULL;
+    if (sig_same(&g_sigcache[i], r)) return &g_sigcache[i];
+  }
+}
+static void sig_put(const struct req *r, int err) {
+  if (strlen(r->path1) >= sizeof g_sigcache[0].comm || sig_find(r)) return;
+  if (g_sigcache_n >= SSLOTS / 2) { memset(g_sigcache, 0, sizeof g_sigcache); g_sigcache_n = 0; }
+  uint32_t i = sig_hash(r);
+  while (g_sigcache[i].used) i = (i + 1) & (SSLOTS - 1);
+  struct sentry *e = &g_sigcache[i];
+  e->used = 1; e->sig = r->sig; e->err = err; e->cls = r->ops2; e->tpid = r->ops1;
+  snprintf(e->comm, sizeof e->comm, "%s", r->path1);
+  g_sigcache_n++;
+}
+
 void notify_init(void) {
   if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &g_sizes) < 0) die("seccomp(SECCOMP_GET_NOTIF_SIZES) failed: %m");
   g_notif = calloc(1, g_sizes.seccomp_notif > sizeof *g_notif ? g_sizes.seccomp_notif : sizeof *g_notif);
@@ -313,6 +348,14 @@ static int dir_open_fast(struct req *r) {
 }
 
 static void decide(struct req *r) {
+  if (r->kind == K_SIG) {
+    struct sentry *e = sig_find(r);
+    if (e) {
+      g_cache_hits++;
+      if (e->err) respond(r, 0, e->err); else respond_continue(r);
+      return;
+    }
+  }
   if (r->kind == K_OPEN || r->kind == K_MUT) {
     if (other_proc_gated(r, r->path1)) { respond(r, 0, EACCES); return; }
     if (r->kind == K_OPEN && r->path1[0] == 0) { do_open(r, NULL); return; } /* own pipe/socket re-open */
@@ -406,6 +449,7 @@ void handle_answer(struct rd *rd) {
   if (!err) err = EACCES;
   if (cacheable && (r->kind == K_OPEN || r->kind == K_MUT) && !r->ops2 && (dec == ANS_ALLOW || dec == ANS_DENY))
     cache_put(r->path1, r->ops1, dec == ANS_ALLOW ? 0 : (int)err);
+  if (cacheable && r->kind == K_SIG && (dec == ANS_ALLOW || dec == ANS_DENY)) sig_put(r, dec == ANS_ALLOW ? 0 : (int)err);
   if (dec == ANS_ABSORB) {
     if (r->kind == K_OPEN) do_open(r, "/dev/null"); /* an fd is expected: hand out /dev/null */
     else if (r->kind == K_EXEC) exec_deny(r, EACCES, text);

@@ -107,7 +107,8 @@ export interface Answer {
 
 /** Answer for a final (non-approve) decision. soft_delete is turned into ANS.trash by the caller after the move. */
 export function answerFor(q: Question, d: Decision, policyHasSchedule: boolean): Answer {
-  const cacheable = !policyHasSchedule && q.kind === 'file';
+  // Signals too: the supervisor keys its cache on every field operationsOf reads (notify.c).
+  const cacheable = !policyHasSchedule && (q.kind === 'file' || q.kind === 'signal');
   const msg = d.message ? `${d.message} (rule ${d.rule})` : `denied by ${d.rule}: ${d.reason}`;
   switch (d.decision) {
     case 'allow':
