@@ -5,13 +5,15 @@
 // carries critical X.509 name constraints, so even a leaked key could only vouch for the hosts
 // the policy inspects. Leaf certificates are minted per host on demand and cached.
 //
-// Built on node-forge (X.509 encoding, signing); keys come from node:crypto (native, fast).
-// node:crypto cannot issue certificates, which is why forge is here.
+// Built on node-forge for the X.509 encoding; keys and signatures come from node:crypto
+// (native: forge's own RSA signing costs ~200 ms per certificate, OpenSSL's ~3 ms). node:crypto
+// cannot build certificates, which is why forge is here.
 //
 // NOT covered: name constraints are left out when a hosts entry is a glob with no fixed suffix
 // (`*`, `api-*.example.com`): the CA then vouches for any name, for this session only.
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { constants, generateKeyPair, privateEncrypt, randomBytes, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
+import { promisify } from 'node:util';
 import forge from 'node-forge';
 
 export interface CaOptions {
@@ -30,14 +32,29 @@ export interface Leaf {
 
 const { pki, asn1 } = forge;
 
-function rsaKeys(): { pub: forge.pki.PublicKey; priv: forge.pki.rsa.PrivateKey; privPem: string } {
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const privPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+interface Keys {
+  pub: forge.pki.PublicKey;
+  priv: KeyObject;
+}
+
+/** RSA 2048 from OpenSSL, off the event loop (two of these run at once on the thread pool). */
+async function rsaKeys(): Promise<Keys> {
+  const { publicKey, privateKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
+  return { pub: pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString()), priv: privateKey };
+}
+
+// DER prefix of a PKCS#1 v1.5 DigestInfo for SHA-256 (RFC 8017 section 9.2, note 1).
+const DIGEST_INFO_SHA256 = Buffer.from('3031300d060960864801650304020105000420', 'hex');
+
+/**
+ * What forge's certificate.sign() calls: `sign(md)` over the TBS digest it computed, returning
+ * the signature as a binary string. RSASSA-PKCS1-v1_5 is the private-key operation over the
+ * DigestInfo with block type 1 padding, which is what privateEncrypt with PKCS#1 padding does.
+ */
+function nativeSigner(key: KeyObject): forge.pki.rsa.PrivateKey {
   return {
-    pub: pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString()),
-    priv: pki.privateKeyFromPem(privPem) as forge.pki.rsa.PrivateKey,
-    privPem,
-  };
+    sign: (md: forge.md.MessageDigest) => privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([DIGEST_INFO_SHA256, Buffer.from(md.digest().getBytes(), 'binary')])).toString('binary'),
+  } as unknown as forge.pki.rsa.PrivateKey;
 }
 
 function serial(): string {
@@ -100,16 +117,20 @@ export class SessionCa {
   readonly notAfter: Date;
   private readonly cert: forge.pki.Certificate;
   private readonly key: forge.pki.rsa.PrivateKey;
-  // One key pair for every leaf of the session (RSA generation is the slow part); each leaf
-  // is still its own certificate, for one host.
-  private readonly leafKeys: ReturnType<typeof rsaKeys>;
+  private readonly leafKeyPem: string;
   private readonly leaves = new Map<string, Leaf>();
   readonly constrained: boolean;
 
-  constructor(o: CaOptions) {
+  /** Makes the CA key and the session's leaf key (one for every leaf: each leaf is still its own certificate, for one host). */
+  static async create(o: CaOptions): Promise<SessionCa> {
+    const [ca, leaf] = await Promise.all([rsaKeys(), rsaKeys()]);
+    return new SessionCa(o, ca, leaf);
+  }
+
+  private constructor(o: CaOptions, k: Keys, private readonly leafKeys: Keys) {
     const validity = o.validityMs ?? 24 * 3600_000;
-    const k = rsaKeys();
-    this.key = k.priv;
+    this.key = nativeSigner(k.priv);
+    this.leafKeyPem = leafKeys.priv.export({ type: 'pkcs8', format: 'pem' }).toString();
     const c = pki.createCertificate();
     c.publicKey = k.pub;
     c.serialNumber = serial();
@@ -131,7 +152,6 @@ export class SessionCa {
     this.cert = c;
     this.notAfter = c.validity.notAfter;
     this.certPem = pki.certificateToPem(c);
-    this.leafKeys = rsaKeys();
   }
 
   /** A certificate for `host` (a canonical name or address), minted once per session. */
@@ -154,7 +174,7 @@ export class SessionCa {
       { name: 'authorityKeyIdentifier', keyIdentifier: this.cert.generateSubjectKeyIdentifier().getBytes() },
     ]);
     c.sign(this.key, forge.md.sha256.create());
-    const leaf = { certPem: pki.certificateToPem(c) + this.certPem, keyPem: this.leafKeys.privPem };
+    const leaf = { certPem: pki.certificateToPem(c) + this.certPem, keyPem: this.leafKeyPem };
     if (this.leaves.size > 10_000) this.leaves.clear();
     this.leaves.set(host, leaf);
     return leaf;

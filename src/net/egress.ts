@@ -205,9 +205,9 @@ function limitsOf(o: EgressOptions): ProxyLimits {
 }
 
 /** Opt-in TLS inspection (tls-trust.ts, tls-inspect.ts); fails closed with an EgressError. */
-function inspection(gw: Gateway, o: EgressOptions, limits: ProxyLimits): Inspection | undefined {
+async function inspection(gw: Gateway, o: EgressOptions, limits: ProxyLimits): Promise<Inspection | undefined> {
   try {
-    return setupInspection(gw, o.policy, limits, o.session ?? 'egress');
+    return await setupInspection(gw, o.policy, limits, o.session ?? 'egress');
   } catch (e) {
     throw new EgressError(`cannot start TLS inspection (policy tls_inspection): ${(e as Error).message}`);
   }
@@ -297,7 +297,7 @@ export async function startEgress(o: StartEgressOptions): Promise<Egress> {
   const steps = await startPreparing(ns, tport);
 
   const gw = new Gateway({ policy: o.policy, resolver: o.resolver ?? systemResolver(), audit: o.audit, approver: o.approver, session: o.session, onError: o.onError });
-  const insp = inspection(gw, o, limits);
+  const insp = await inspection(gw, o, limits);
   const unix = await serveHelper(gw, limits);
   let child: ChildProcess | undefined;
   try {
@@ -412,7 +412,7 @@ export async function startProxy(o: EgressOptions & {
 }): Promise<Proxy> {
   const limits = limitsOf(o);
   const gw = new Gateway({ policy: o.policy, resolver: o.resolver ?? systemResolver(), audit: o.audit, approver: o.approver, session: o.session, onError: o.onError });
-  const insp = inspection(gw, o, limits);
+  const insp = await inspection(gw, o, limits);
   const inspOut = insp ? { inspectionCaPem: insp.caPem, inspectionBundle: insp.bundlePath } : {};
   if (o.fastPath) {
     const helper = o.helperPath ?? DEFAULT_HELPER;

@@ -44,7 +44,7 @@ export interface Inspection {
  * changes). Throws an Error saying what failed when it cannot (an upstream_ca file unreadable
  * or holding no certificate): the caller refuses to start rather than run without it.
  */
-export function setupInspection(gw: Gateway, policy: CompiledPolicy, limits: ProxyLimits, label: string): Inspection | undefined {
+export async function setupInspection(gw: Gateway, policy: CompiledPolicy, limits: ProxyLimits, label: string): Promise<Inspection | undefined> {
   const t = policy.policy.tls_inspection;
   if (!t?.enabled) return undefined;
   const extra: string[] = [];
@@ -62,7 +62,7 @@ export function setupInspection(gw: Gateway, policy: CompiledPolicy, limits: Pro
   const sys = systemBundle();
   const upstreamCa = [...(sys.match(PEM_CERT) ?? []), ...tls.rootCertificates, ...extra];
   const hosts = (policy.policy.http_rules ?? []).flatMap((r) => r.hosts);
-  const ca = new SessionCa({ hosts, label });
+  const ca = await SessionCa.create({ hosts, label });
   gw.inspector = new TlsInspector(gw, { ca, upstreamCa, limits });
   const dir = mkdtempSync(join(tmpdir(), 'cordon-tls-'));
   const bundlePath = join(dir, 'ca-bundle.pem');

@@ -8,7 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import forge from 'node-forge';
 import { SessionCa } from '../../src/net/ca.js';
 import { EgressError, startProxy, staticResolver } from '../../src/net/index.js';
@@ -29,7 +29,8 @@ function opensslVerify(caPem: string, leafPem: string, host: string): { ok: bool
 }
 
 describe('session CA', () => {
-  const ca = new SessionCa({ hosts: ['api.test', '*.svc.test'], label: 'test' });
+  let ca: SessionCa;
+  before(async () => { ca = await SessionCa.create({ hosts: ['api.test', '*.svc.test'], label: 'test' }); });
 
   test('is a CA for one day at most, with critical name constraints, and chains the leaves it mints', () => {
     const c = new X509Certificate(ca.certPem);
@@ -71,8 +72,8 @@ describe('session CA', () => {
     assert.notEqual((caCert.publicKey as forge.pki.rsa.PublicKey).n.toString(16), leafKey.n.toString(16));
   });
 
-  test('a hosts glob with no fixed suffix leaves the CA unconstrained (documented), still session-scoped', () => {
-    assert.equal(new SessionCa({ hosts: ['*'] }).constrained, false);
+  test('a hosts glob with no fixed suffix leaves the CA unconstrained (documented), still session-scoped', async () => {
+    assert.equal((await SessionCa.create({ hosts: ['*'] })).constrained, false);
   });
 });
 
