@@ -15,6 +15,7 @@ import { constants, generateKeyPair, privateEncrypt, randomBytes, type KeyObject
 import { isIP } from 'node:net';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
+import { ipv4Bytes, ipv6Bytes } from './address.js';
 
 export interface CaOptions {
   /** http_rules `hosts` entries: the name constraints are derived from them. */
@@ -74,13 +75,7 @@ export function constraintFor(glob: string): { dns: string } | { ip: string } | 
 }
 
 function ipBytes(ip: string): string {
-  if (isIP(ip) === 4) return ip.split('.').map((n) => String.fromCharCode(Number(n))).join('');
-  // Expand :: for IPv6.
-  const [head, tail] = ip.includes('::') ? ip.split('::') as [string, string] : [ip, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  return groups.map((g) => { const n = parseInt(g, 16); return String.fromCharCode(n >> 8, n & 0xff); }).join('');
+  return String.fromCharCode(...(isIP(ip) === 4 ? ipv4Bytes(ip) : ipv6Bytes(ip)));
 }
 
 function subtree(tag: number, value: string): forge.asn1.Asn1 {

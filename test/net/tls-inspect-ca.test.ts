@@ -72,6 +72,17 @@ describe('session CA', () => {
     assert.notEqual((caCert.publicKey as forge.pki.rsa.PublicKey).n.toString(16), leafKey.n.toString(16));
   });
 
+  test('address hosts become iPAddress constraints: a leaf for the named address verifies, another address does not', async () => {
+    const ipCa = await SessionCa.create({ hosts: ['192.0.2.7', '2001:db8::7'] });
+    const text = spawnSync('openssl', ['x509', '-noout', '-ext', 'nameConstraints'], { input: ipCa.certPem, encoding: 'utf8' }).stdout;
+    assert.match(text, /IP:192\.0\.2\.7\/255\.255\.255\.255/);
+    assert.match(text, /IP:2001:DB8:0:0:0:0:0:7\/FFFF:FFFF:FFFF:FFFF:FFFF:FFFF:FFFF:FFFF/i);
+    assert.equal(opensslVerify(ipCa.certPem, ipCa.leaf('192.0.2.7').certPem, '192.0.2.7').ok, true);
+    const other = opensslVerify(ipCa.certPem, ipCa.leaf('192.0.2.8').certPem, '192.0.2.8');
+    assert.equal(other.ok, false);
+    assert.match(other.out, /permitted subtree violation/);
+  });
+
   test('a hosts glob with no fixed suffix leaves the CA unconstrained (documented), still session-scoped', async () => {
     assert.equal((await SessionCa.create({ hosts: ['*'] })).constrained, false);
   });
