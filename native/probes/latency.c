@@ -4,6 +4,8 @@
  *   dir DIR N         open(DIR, O_RDONLY|O_DIRECTORY)+close N times (opendir: trapped even
  *                     when plain read-only opens are left to Landlock)
  *   dirs DIR N        open(DIR/fI, O_DIRECTORY)+close, a new directory each time (DIR/f0..)
+ *   exec PROG N       fork + execve(PROG) + wait, N times (exec decided, then verified at the
+ *                     exec stop)
  *   getpid - N        an untrapped syscall (the static filter alone) */
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e9 + t.tv_nsec; }
 int main(int argc, char **argv) {
   if (argc != 4) return 2;
@@ -25,6 +28,13 @@ int main(int argc, char **argv) {
     else if (!strcmp(m, "distinct")) { snprintf(p, sizeof p, "%s/f%d", argv[2], i); fd = open(p, O_RDONLY); }
     else if (!strcmp(m, "dir")) fd = open(argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     else if (!strcmp(m, "dirs")) { snprintf(p, sizeof p, "%s/f%d", argv[2], i); fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC); }
+    else if (!strcmp(m, "exec")) {
+      pid_t c = fork();
+      if (c == 0) { execl(argv[2], argv[2], (char *)NULL); _exit(127); }
+      int st;
+      if (c < 0 || waitpid(c, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) { fprintf(stderr, "exec %s failed\n", argv[2]); return 1; }
+      continue;
+    }
     else { syscall(SYS_getpid); continue; }
     if (fd < 0) { perror(m); return 1; }
     close(fd);
