@@ -302,7 +302,7 @@ export async function startEgress(o: StartEgressOptions): Promise<Egress> {
   let child: ChildProcess | undefined;
   try {
     await steps.routes;
-    ({ child } = await startHelper(helper, [ns, unix.sockPath, String(tport), String(pport)]));
+    ({ child } = await startHelper(helper, [ns, unix.sockPath, String(tport), String(pport)], unix.adopt));
     await steps.rules;
   } catch (e) {
     child?.kill('SIGKILL');
@@ -339,9 +339,17 @@ export async function startEgress(o: StartEgressOptions): Promise<Egress> {
   };
 }
 
-function startHelper(path: string, args: string[]): Promise<{ child: ChildProcess; port: number }> {
+/**
+ * Spawns cordon-egress with a Node IPC channel: the helper hands plain-HTTP and SOCKS5 client
+ * sockets over it (SCM_RIGHTS; see hand_over in cordon-egress.c) and `adopt` serves them here,
+ * so those bytes skip the helper's relay.
+ */
+function startHelper(path: string, args: string[], adopt: (s: net.Socket) => void): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    child.on('message', (m: unknown, h: unknown) => {
+      if (h instanceof net.Socket && (m as { cordon?: unknown } | null)?.cordon === 'proxy') adopt(h);
+    });
     let err = '';
     let out = '';
     const t = setTimeout(() => { child.kill('SIGKILL'); reject(new EgressError(`cordon-egress did not start within 5 s: ${err.trim()}`)); }, 5000);
@@ -365,7 +373,7 @@ function startHelper(path: string, args: string[]): Promise<{ child: ChildProces
  * NOT covered: processes in Cordon's own namespace can connect (as they can to startProxy's
  * TCP port); all they get is decisions on the same policy, audited.
  */
-async function serveHelper(gw: Gateway, limits: ProxyLimits): Promise<{ sockPath: string; close(): Promise<void> }> {
+async function serveHelper(gw: Gateway, limits: ProxyLimits): Promise<{ sockPath: string; adopt(s: net.Socket): void; close(): Promise<void> }> {
   const http = createHttpProxy(gw, limits);
   const name = `cordon-egress-${randomBytes(16).toString('hex')}`;
   const sockPath = `@${name}`;
@@ -378,6 +386,13 @@ async function serveHelper(gw: Gateway, limits: ProxyLimits): Promise<{ sockPath
   await new Promise<void>((res, rej) => { server.once('error', rej); server.listen({ path: `\0${name}`, backlog: 4096 }, () => res()); });
   return {
     sockPath,
+    // A proxy client socket the helper handed over (plain HTTP or SOCKS5): served as if it had
+    // connected to startProxy's own listener.
+    adopt: (s) => {
+      sockets.add(s);
+      s.once('close', () => sockets.delete(s));
+      acceptProxyConnection(gw, limits, http, s);
+    },
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((res) => server.close(() => res()));
@@ -421,7 +436,7 @@ export async function startProxy(o: EgressOptions & {
     const unix = await serveHelper(gw, limits);
     let started;
     try {
-      started = await startHelper(helper, ['-', unix.sockPath, '0', String(o.listen?.port ?? 0)]);
+      started = await startHelper(helper, ['-', unix.sockPath, '0', String(o.listen?.port ?? 0)], unix.adopt);
     } catch (e) {
       await unix.close();
       insp?.close();
