@@ -26,4 +26,12 @@ int droplog_open(void);
 /* Forwards each logged packet to `to` as a line until either side fails. */
 void droplog_loop(int fd, int to);
 
+/* Hand-over of proxy clients to Cordon over NODE_CHANNEL_FD (handover.c). init: 0 (also when
+ * there is no channel) or -1; hand_over: 0 when Cordon has the socket, -1 to serve it here;
+ * ipc_reader: thread that drops Node's acknowledgements and exits the process on EOF. */
+int handover_init(void);
+int handover_ready(void);
+int hand_over(int client);
+void *ipc_reader(void *arg);
+
 #endif
