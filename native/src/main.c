@@ -192,6 +192,11 @@ int main(int argc, char **argv) {
   }
   fcntl(CTL_FD, F_SETFD, FD_CLOEXEC);
   prctl(PR_SET_DUMPABLE, 0);
+  /* Cordon's Node process records every decision: if it dies, nothing may go on unrecorded. The
+   * main loop also ends at the control socket's EOF; this covers every step before it (a
+   * parent dead before this call shows as EOF in read_spec). init and the tree follow via
+   * init's own PDEATHSIG and the PID namespace. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
   read_spec();
   if (!S.argc) die("no command given");
   if (geteuid() != 0) die("cordon run needs root for its namespaces and cgroups (running as uid %d)", (int)geteuid());

@@ -96,3 +96,39 @@ test('the supervisor is no confused deputy: another process\'s /proc/PID/environ
   const bare = probeResult(bareRun([PROBE, 'environ_peek', '0'], l.work).stdout);
   assert.equal(bare.leaked, 'yes', 'control: bare root reads the secret');
 });
+
+test('Cordon\'s own process dying (kill -9 of `cordon run`) ends the sandbox: nothing runs unrecorded', async () => {
+  const { writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { ROOT } = await import('./helpers/sandbox.js');
+  const l = layout();
+  const policy = join(l.work, 'policy.yaml');
+  writeFileSync(policy, policyYaml(l));
+  const start = (marker: string) => spawn(process.execPath, [join(ROOT, 'bin', 'cordon.js'), 'run', '--policy', policy, '--', '/bin/sh', '-c', `(sleep 30; echo ${marker}) & sleep 30 # ${marker}`], { cwd: l.work, stdio: 'ignore' });
+  const waitAlive = async (marker: string) => {
+    const t0 = Date.now();
+    while (alive(marker).length < 2 && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(alive(marker).length >= 2, 'anti-vacuity: the sandboxed processes were running');
+  };
+  const settle = async (marker: string) => {
+    const t1 = Date.now();
+    while (alive(marker).length && Date.now() - t1 < 3000) await new Promise((r) => setTimeout(r, 20));
+  };
+  // Control: the same run, Cordon left alive, still has its processes after the same wait.
+  const keep = `cordon-cli-kept-${process.pid}-${Date.now()}`;
+  const kept = start(keep);
+  try {
+    await waitAlive(keep);
+    await settle(keep);
+    assert.ok(alive(keep).length >= 2, 'control: with Cordon alive the sandbox keeps running');
+  } finally {
+    kept.kill('SIGKILL');
+  }
+  const marker = `cordon-cli-killed-${process.pid}-${Date.now()}`;
+  const cli = start(marker);
+  await waitAlive(marker);
+  cli.kill('SIGKILL');
+  await settle(marker);
+  assert.deepEqual(alive(marker), [], 'sandboxed processes outlived Cordon\'s own process');
+  await settle(keep);
+});
