@@ -2,6 +2,7 @@
  * credentials (see notify.c), and answering the notification with its result. */
 #include "req.h"
 #include "resolve.h"
+#include "sandbox.h" /* S: the read grants */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -146,6 +147,42 @@ static int trash_move(struct req *r, int flags, const char *name) {
   return copy_into_trash(r, &st, name);
 }
 
+/* ---- renames that would carry a Landlock read grant ----
+ * Read grants (the read fast path) are attached to inodes: a directory that is a grant, or holds
+ * one, keeps it wherever it is moved, while the policy decides reads by path. Moving it where
+ * the policy does not grant the same reads uniformly would make readable what the policy denies
+ * (a read-denied but writable place: move the project there, move a key into it, read). Such a
+ * rename gets EXDEV, which mv and most libraries answer with a copy (new inodes, no grant).
+ * Files are left alone: a granted file carries only its own content, already readable. */
+static int at_or_beneath(const char *p, const char *root) {
+  size_t n = strlen(root);
+  if (n == 1 && root[0] == '/') return 1;
+  return strncmp(p, root, n) == 0 && (p[n] == 0 || p[n] == '/');
+}
+
+static int any_at_or_beneath(char **grants, const char *dir) {
+  for (size_t i = 0; grants && grants[i]; i++) if (at_or_beneath(grants[i], dir)) return 1;
+  return 0;
+}
+
+static int covered_by(char **grants, const char *p) {
+  for (size_t i = 0; grants && grants[i]; i++) if (at_or_beneath(p, grants[i])) return 1;
+  return 0;
+}
+
+static int moves_grant(int dfd, const char *base, const char *from, const char *to) {
+  struct stat st;
+  if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)) return 0;
+  return (any_at_or_beneath(S.rgrants, from) && !covered_by(S.rgrants, to)) ||
+         (any_at_or_beneath(S.lgrants, from) && !covered_by(S.lgrants, to));
+}
+
+static int rename_carries_grant(struct req *r, unsigned flags) {
+  if (!(S.opts & OPT_READ_FASTPATH)) return 0;
+  if (moves_grant(r->fd1, r->base1, r->path1, r->path2)) return 1;
+  return (flags & RENAME_EXCHANGE) && moves_grant(r->fd2, r->base2, r->path2, r->path1);
+}
+
 int do_mut(struct req *r, const char *trash_name) {
   uint64_t *a = r->a;
   char p[64];
@@ -169,8 +206,11 @@ int do_mut(struct req *r, const char *trash_name) {
       rc = rc < 0 ? -errno : 0;
       umask(old);
       return rc;
-    case SYS_rename: case SYS_renameat: case SYS_renameat2:
-      return renameat2(r->fd1, r->base1, r->fd2, r->base2, r->nr == SYS_renameat2 ? (unsigned)a[4] : 0) < 0 ? -errno : 0;
+    case SYS_rename: case SYS_renameat: case SYS_renameat2: {
+      unsigned flags = r->nr == SYS_renameat2 ? (unsigned)a[4] : 0;
+      if (rename_carries_grant(r, flags)) return -EXDEV;
+      return renameat2(r->fd1, r->base1, r->fd2, r->base2, flags) < 0 ? -errno : 0;
+    }
     case SYS_link: case SYS_linkat:
       if (r->flags & AT_SYMLINK_FOLLOW) {
         snprintf(p, sizeof p, "%d", r->fd1);
