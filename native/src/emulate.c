@@ -390,16 +390,23 @@ int decode_unix(struct req *r) {
     respond(r, 0, r->sockop == 1 ? (rc < 0 ? errno : 0) : EINVAL);
     return 1;
   }
-  if (sa.sun_path[0] == 0) {
-    /* Abstract: per network namespace, so only the sandbox's own. */
+  return unix_name_to_req(r, sa.sun_path, plen);
+}
+
+/* The name a unix socket address carries (plen bytes of sun_path, plen >= 1, from a copy),
+ * made into what is decided: "@name" for an abstract socket (per network namespace, so only
+ * the sandbox's own), else the pinned parent directory and canonical path. Shared by
+ * connect/bind/sendto (decode_unix) and sendmsg (sendmsg.c). */
+int unix_name_to_req(struct req *r, const char *sun_path, size_t plen) {
+  if (sun_path[0] == 0) {
     r->path1[0] = '@';
-    memcpy(r->path1 + 1, sa.sun_path + 1, plen - 1);
+    memcpy(r->path1 + 1, sun_path + 1, plen - 1);
     r->path1[plen] = 0;
     r->base1[0] = 0;
     return 0;
   }
-  char path[sizeof sa.sun_path + 1];
-  memcpy(path, sa.sun_path, plen);
+  char path[PATH_MAX];
+  memcpy(path, sun_path, plen);
   path[plen] = 0;
   int fd = resolve_parent(r->pid, AT_FDCWD, path, r->base1, sizeof r->base1);
   if (fd < 0) return fd;

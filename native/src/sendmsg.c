@@ -241,13 +241,8 @@ int decode_sendmsg(struct req *r) {
     pthread_detach(t);
     return 1;
   }
-  /* A unix datagram to a name: decided like sendto, on the first message's address; the later
-   * messages of a sendmmsg go only while they name the same address. */
-  int same = 1;
-  for (int i = 1; i < m->n; i++) {
-    struct one *o = &m->m[i];
-    if (same && (o->namelen != first->namelen || memcmp(&o->name, &first->name, first->namelen) != 0)) { same = 0; m->n = i; }
-  }
+  /* A unix datagram to a name: decided like sendto, on the first message's address (the batch
+   * was cut above where the address changes). */
   if (first->name.ss_family != AF_UNIX) return -EINVAL;
   struct sockaddr_un sa;
   memset(&sa, 0, sizeof sa);
@@ -256,21 +251,7 @@ int decode_sendmsg(struct req *r) {
   if (plen >= sizeof sa.sun_path) plen = sizeof sa.sun_path - 1;
   r->kind = K_UNIX;
   r->sockop = 2;
-  if (sa.sun_path[0] == 0) {
-    r->path1[0] = '@';
-    memcpy(r->path1 + 1, sa.sun_path + 1, plen - 1);
-    r->path1[plen] = 0;
-    r->base1[0] = 0;
-    return 0;
-  }
-  char path[sizeof sa.sun_path + 1];
-  memcpy(path, sa.sun_path, plen);
-  path[plen] = 0;
-  path[strnlen(path, plen)] = 0;
-  int fd = resolve_parent(r->pid, AT_FDCWD, path, r->base1, sizeof r->base1);
-  if (fd < 0) return fd;
-  r->fd1 = fd;
-  return parent_child_path(fd, r->base1, r->path1, sizeof r->path1) < 0 ? -EACCES : 0;
+  return unix_name_to_req(r, sa.sun_path, plen);
 }
 
 /* After an allow: the decided address (do_unix built it, relative to the pinned parent we have
