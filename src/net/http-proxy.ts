@@ -47,6 +47,20 @@ const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade',
 ]);
 
+/** The end-to-end headers of a request or response (hop-by-hop ones are this hop's only). */
+export function endToEndHeaders(h: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [k, val] of Object.entries(h)) if (!HOP_BY_HOP.has(k) && val !== undefined) out[k] = val;
+  return out;
+}
+
+/** Sends the upstream response on to the client, counting its body bytes. */
+export function relayResponse(ur: http.IncomingMessage, res: http.ServerResponse, onBytes: (n: number) => void): void {
+  res.writeHead(ur.statusCode ?? 502, ur.statusMessage, endToEndHeaders(ur.headers));
+  ur.on('data', (c: Buffer) => onBytes(c.length));
+  ur.pipe(res);
+}
+
 /** Opens a TCP connection to exactly the decided address. */
 export function connectUpstream(ip: string, port: number, timeoutMs: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
@@ -157,8 +171,7 @@ async function forward(gw: Gateway, agent: http.Agent, limits: ProxyLimits, req:
     v = await gw.record({ ...v, allowed: settled.allowed, decision: settled.decision }, { action: 'http', via: 'http', method: req.method ?? 'GET', path: url.pathname });
     if (!v.allowed) { deny(res, v.decision, `${target}${url.pathname}`); return; }
   }
-  const headers: http.OutgoingHttpHeaders = {};
-  for (const [k, val] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k) && val !== undefined) headers[k] = val;
+  const headers = endToEndHeaders(req.headers);
   let bytesUp = 0;
   let bytesDown = 0;
   req.on('data', (c: Buffer) => { bytesUp += c.length; });
@@ -169,11 +182,7 @@ async function forward(gw: Gateway, agent: http.Agent, limits: ProxyLimits, req:
       timeout: limits.connectTimeoutMs,
     });
     up.on('response', (ur) => {
-      const out: http.OutgoingHttpHeaders = {};
-      for (const [k, val] of Object.entries(ur.headers)) if (!HOP_BY_HOP.has(k) && val !== undefined) out[k] = val;
-      res.writeHead(ur.statusCode ?? 502, ur.statusMessage, out);
-      ur.on('data', (c: Buffer) => { bytesDown += c.length; });
-      ur.pipe(res);
+      relayResponse(ur, res, (n) => { bytesDown += n; });
       ur.on('end', () => gw.note({ action: 'close', via: 'http', host: name, ip: v.ip, port, decision: v.decision.decision, rule: v.decision.rule, reason: 'request complete', bytesUp, bytesDown }));
     });
     up.on('timeout', () => up.destroy(new Error('upstream timed out')));

@@ -27,7 +27,7 @@ import { AddressError, canonicalHost, formatHost, parseHostHeader, sameHost } fr
 import type { SessionCa } from './ca.js';
 import type { Gateway, Verdict, Via } from './gateway.js';
 import type { ProxyLimits } from './http-proxy.js';
-import { denialBody } from './http-proxy.js';
+import { denialBody, endToEndHeaders, relayResponse } from './http-proxy.js';
 import type { Decision } from '../policy/index.js';
 
 export interface InspectorOptions {
@@ -46,9 +46,6 @@ interface Ctx {
   via: Via;
 }
 
-const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade',
-]);
 // Same rule as the forward proxy: `/public/..%2fadmin` must not match `/public/**` here and
 // mean `/admin` upstream.
 const AMBIGUOUS_PATH = /%2f|%5c|%2e|\\/i;
@@ -200,8 +197,7 @@ export class TlsInspector {
     const { v, identity } = ctx;
     const method = req.method ?? 'GET';
     const path = pathAndQuery.split('?')[0]!;
-    const headers: http.OutgoingHttpHeaders = {};
-    for (const [k, val] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k) && val !== undefined) headers[k] = val;
+    const headers = endToEndHeaders(req.headers);
     let bytesUp = 0;
     let bytesDown = 0;
     req.on('data', (c: Buffer) => { bytesUp += c.length; });
@@ -219,11 +215,7 @@ export class TlsInspector {
       action: 'close', via: ctx.via, host: identity, ip: v.ip, port: v.port, method, path, decision, rule, reason, bytesUp, bytesDown,
     });
     up.on('response', (ur) => {
-      const out: http.OutgoingHttpHeaders = {};
-      for (const [k, val] of Object.entries(ur.headers)) if (!HOP_BY_HOP.has(k) && val !== undefined) out[k] = val;
-      res.writeHead(ur.statusCode ?? 502, ur.statusMessage, out);
-      ur.on('data', (c: Buffer) => { bytesDown += c.length; });
-      ur.pipe(res);
+      relayResponse(ur, res, (n) => { bytesDown += n; });
       ur.on('end', () => done(`inspected request complete (HTTP ${ur.statusCode})`));
     });
     up.on('timeout', () => up.destroy(new Error('upstream timed out')));
