@@ -337,16 +337,21 @@ static int unix_send(struct req *r, int s, struct sockaddr *sa, socklen_t len) {
   return w < 0 ? -e : (int)w;
 }
 
+/* The family and type of a socket (of our copy of the target's fd); -1 if it is no socket. */
+int sock_kind(int s, int *dom, int *type) {
+  socklen_t ol = sizeof *dom;
+  if (getsockopt(s, SOL_SOCKET, SO_DOMAIN, dom, &ol) < 0) return -1;
+  ol = sizeof *type;
+  return getsockopt(s, SOL_SOCKET, SO_TYPE, type, &ol) < 0 ? -1 : 0;
+}
+
 int decode_unix(struct req *r) {
   if (r->nr == SYS_sendmsg || r->nr == SYS_sendmmsg) return decode_sendmsg(r);
   int s = target_sock(r, (int)r->a[0]);
   if (s < 0) return s;
   r->fd2 = s;
   int dom = 0, type = 0;
-  socklen_t ol = sizeof dom;
-  if (getsockopt(s, SOL_SOCKET, SO_DOMAIN, &dom, &ol) < 0) return -ENOTSOCK;
-  ol = sizeof type;
-  if (getsockopt(s, SOL_SOCKET, SO_TYPE, &type, &ol) < 0) return -ENOTSOCK;
+  if (sock_kind(s, &dom, &type) < 0) return -ENOTSOCK;
   /* sendto(fd, buf, len, flags, addr, alen): addr is argument 4; connect/bind: argument 1. */
   int is_send = r->nr == SYS_sendto;
   uint64_t addr = is_send ? r->a[4] : r->a[1];

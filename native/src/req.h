@@ -55,6 +55,7 @@ int take_target_fd(pid_t tid, int fdnum);
 void do_open(struct req *r, const char *redirect);
 int do_mut(struct req *r, const char *trash_name);
 int decode_unix(struct req *r);
+int sock_kind(int s, int *dom, int *type);
 int unix_name_to_req(struct req *r, const char *sun_path, size_t plen);
 int do_unix(struct req *r);
 extern int g_trash_fd;

@@ -188,10 +188,7 @@ int decode_sendmsg(struct req *r) {
   if (s < 0) return s;
   r->fd2 = s;
   int dom = 0, type = 0;
-  socklen_t ol = sizeof dom;
-  if (getsockopt(s, SOL_SOCKET, SO_DOMAIN, &dom, &ol) < 0) return -ENOTSOCK;
-  ol = sizeof type;
-  if (getsockopt(s, SOL_SOCKET, SO_TYPE, &type, &ol) < 0) return -ENOTSOCK;
+  if (sock_kind(s, &dom, &type) < 0) return -ENOTSOCK;
   int mmsg = r->nr == SYS_sendmmsg;
   int n = mmsg ? (int)((uint32_t)r->a[2] > MAX_MSGS ? MAX_MSGS : (uint32_t)r->a[2]) : 1;
   if (mmsg && n == 0) { respond(r, 0, 0); return 1; }
